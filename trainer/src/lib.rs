@@ -1,1 +1,14 @@
-//! The bottleneck trainer.
+//! The bottleneck trainer: trains the autoencoders natively and exports them to ONNX.
+
+pub mod atomic;
+pub mod cli;
+pub mod commands;
+pub mod data;
+pub mod gemm;
+pub mod layers;
+pub mod loss;
+pub mod model;
+pub mod onnx;
+pub mod optim;
+pub mod plot;
+pub mod train;

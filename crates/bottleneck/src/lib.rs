@@ -1,2 +1,24 @@
 //! Code shared by the native trainer and the browser page, so both see exactly the same noise,
 //! preprocessing, metrics and model card.
+
+pub mod card;
+pub mod error;
+pub mod metrics;
+pub mod noise;
+pub mod preprocess;
+pub mod rng;
+mod shape;
+
+pub use card::{
+    DatasetInfo, DenoisingResults, ErrorDistribution, Histogram, ModelCard, TrainingInfo,
+    TrainingResults,
+};
+pub use error::Error;
+pub use noise::{NoiseKind, NoiseSpec};
+pub use preprocess::to_mnist;
+pub use rng::Rng;
+
+/// Width and height of an MNIST image in pixels.
+pub const IMAGE_SIDE: usize = 28;
+/// Number of pixels in an MNIST image (28 × 28).
+pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;

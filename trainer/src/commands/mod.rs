@@ -1,0 +1,5 @@
+//! What each subcommand does.
+
+pub mod bench;
+pub mod eval;
+pub mod train;

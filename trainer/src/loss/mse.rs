@@ -1,0 +1,48 @@
+//! Mean squared error, averaged over every pixel of the batch as Keras does.
+
+use super::Loss;
+use ndarray::{Array2, Zip};
+
+/// Mean squared error.
+pub struct MeanSquaredError;
+
+impl Loss for MeanSquaredError {
+    fn name(&self) -> &'static str {
+        "mse"
+    }
+
+    fn loss_and_grad(&self, prediction: &Array2<f32>, target: &Array2<f32>) -> (f64, Array2<f32>) {
+        let scale = 2.0 / prediction.len() as f32;
+        let mut grad = prediction - target;
+        let loss = grad.iter().map(|&d| f64::from(d) * f64::from(d)).sum::<f64>() / prediction.len() as f64;
+        Zip::from(&mut grad).par_for_each(|g| *g *= scale);
+        (loss, grad)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::{assert_close, random_input};
+    use bottleneck::Rng;
+
+    #[test]
+    fn value_and_gradient() {
+        let mut rng = Rng::new(3);
+        let (p, t) = (random_input(3, 4, &mut rng), random_input(3, 4, &mut rng));
+        let (loss, grad) = MeanSquaredError.loss_and_grad(&p, &t);
+        let expected = (&p - &t).mapv(|d| f64::from(d * d)).mean().unwrap();
+        assert!((loss - expected).abs() < 1e-6);
+        for i in 0..p.len() {
+            let eps = 1e-2;
+            let mut plus = p.clone();
+            plus.as_slice_mut().unwrap()[i] += eps;
+            let mut minus = p.clone();
+            minus.as_slice_mut().unwrap()[i] -= eps;
+            let numeric = (MeanSquaredError.loss_and_grad(&plus, &t).0
+                - MeanSquaredError.loss_and_grad(&minus, &t).0) as f32
+                / (2.0 * eps);
+            assert_close(grad.as_slice().unwrap()[i], numeric, "mse");
+        }
+    }
+}

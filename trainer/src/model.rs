@@ -1,0 +1,186 @@
+//! A model is a list of layers. The same list is initialised, trained and exported, so the ONNX graph
+//! can never drift from what was trained.
+
+use crate::layers::{Dense, Elu, Layer, Param, Sigmoid};
+use crate::onnx::GraphBuilder;
+use bottleneck::{IMAGE_PIXELS, Rng};
+use ndarray::{Array2, ArrayView2, Axis, concatenate};
+use tract_onnx::pb::ModelProto;
+
+/// The autoencoders this project trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelKind {
+    /// 784→512→128→10→128→512→784, ELU, sigmoid output: the anomaly detector.
+    Dense,
+}
+
+impl ModelKind {
+    /// The file stem of the exported model, e.g. `dense`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Dense => "dense",
+        }
+    }
+}
+
+/// Which part of an autoencoder to export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// x → y.
+    Full,
+    /// x → z, the bottleneck code.
+    Encoder,
+    /// z → y.
+    Decoder,
+}
+
+/// A sequential model: layers applied in order.
+pub struct Model {
+    /// Which architecture this is.
+    pub kind: ModelKind,
+    layers: Vec<Box<dyn Layer>>,
+    /// Per-sample input shape, e.g. `[784]`.
+    input_shape: Vec<usize>,
+    /// Index of the first decoder layer and the bottleneck's per-sample shape.
+    bottleneck: Option<(usize, Vec<usize>)>,
+}
+
+impl Model {
+    /// A freshly initialised model of the given kind; the seed fixes every weight.
+    pub fn new(kind: ModelKind, seed: u64) -> Model {
+        let mut rng = Rng::new(seed);
+        match kind {
+            ModelKind::Dense => dense_autoencoder(&mut rng),
+        }
+    }
+
+    /// One line per layer, for the model card.
+    pub fn architecture(&self) -> Vec<String> {
+        self.layers.iter().map(|l| l.describe()).collect()
+    }
+
+    /// Per-sample input shape.
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
+    }
+
+    /// Number of layers.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Whether the model has no layers.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    /// Runs the first `upto` layers; with `train`, each keeps what its backward pass needs.
+    pub fn forward(&mut self, x: Array2<f32>, train: bool, upto: usize) -> Array2<f32> {
+        self.layers[..upto].iter_mut().fold(x, |x, layer| layer.forward(x, train))
+    }
+
+    /// Backpropagates d loss / d output of layer `upto - 1` down to the first layer.
+    pub fn backward(&mut self, grad: Array2<f32>, upto: usize) {
+        let mut grad = Some(grad);
+        for (i, layer) in self.layers[..upto].iter_mut().enumerate().rev() {
+            grad = layer.backward(grad.expect("every layer but the first returns a gradient"), i > 0);
+        }
+    }
+
+    /// All trainable parameters, in a fixed order.
+    pub fn params(&mut self) -> Vec<Param<'_>> {
+        self.layers.iter_mut().flat_map(|l| l.params()).collect()
+    }
+
+    /// Inference over many samples, in chunks so memory stays bounded.
+    pub fn predict(&mut self, x: ArrayView2<f32>, chunk: usize) -> Array2<f32> {
+        let n = self.len();
+        let parts: Vec<Array2<f32>> =
+            x.axis_chunks_iter(Axis(0), chunk.max(1)).map(|c| self.forward(c.to_owned(), false, n)).collect();
+        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+        concatenate(Axis(0), &views).expect("chunks share their width")
+    }
+
+    /// Whether this model has an encoder/decoder split to export.
+    pub fn has_bottleneck(&self) -> bool {
+        self.bottleneck.is_some()
+    }
+
+    /// The ONNX graph of the whole model or of one half. Inputs are named `x` (or `z` for the
+    /// decoder), outputs `y` (or `z` for the encoder), with a symbolic batch dimension `N`.
+    pub fn to_onnx(&self, part: Part) -> ModelProto {
+        let (split, code_shape) = match (&self.bottleneck, part) {
+            (Some((split, shape)), _) => (*split, shape.clone()),
+            (None, Part::Full) => (self.len(), Vec::new()),
+            (None, _) => panic!("a {} model has no encoder/decoder split", self.kind.name()),
+        };
+        let output_shape = self.input_shape.clone();
+        let (range, input, output) = match part {
+            Part::Full => (0..self.len(), ("x", self.input_shape.clone()), ("y", output_shape)),
+            Part::Encoder => (0..split, ("x", self.input_shape.clone()), ("z", code_shape)),
+            Part::Decoder => (split..self.len(), ("z", code_shape), ("y", output_shape)),
+        };
+        let mut graph = GraphBuilder::default();
+        let mut name = input.0.to_string();
+        for layer in &self.layers[range] {
+            name = layer.to_onnx(&mut graph, &name);
+        }
+        let title = format!("{}{}", self.kind.name(), match part {
+            Part::Full => "",
+            Part::Encoder => ".encoder",
+            Part::Decoder => ".decoder",
+        });
+        graph.finish(&title, (input.0, &input.1), (output.0, &output.1))
+    }
+}
+
+/// The seed article's dense autoencoder: 784→512→128→10→128→512→784, ELU, linear bottleneck,
+/// sigmoid output.
+fn dense_autoencoder(rng: &mut Rng) -> Model {
+    const WIDTHS: [usize; 4] = [IMAGE_PIXELS, 512, 128, 10];
+    let mut layers: Vec<Box<dyn Layer>> = Vec::new();
+    // Encoder: ELU after every Dense but the last, which is the linear bottleneck.
+    for (i, pair) in WIDTHS.windows(2).enumerate() {
+        layers.push(Box::new(Dense::new(pair[0], pair[1], rng)));
+        if i + 2 < WIDTHS.len() {
+            layers.push(Box::new(Elu::default()));
+        }
+    }
+    let split = layers.len();
+    // Decoder: the mirror image, ELU after every Dense but the last, which feeds the sigmoid.
+    for (i, pair) in WIDTHS.windows(2).rev().enumerate() {
+        layers.push(Box::new(Dense::new(pair[1], pair[0], rng)));
+        layers.push(if i + 2 < WIDTHS.len() { Box::new(Elu::default()) } else { Box::new(Sigmoid::default()) });
+    }
+    Model {
+        kind: ModelKind::Dense,
+        layers,
+        input_shape: vec![IMAGE_PIXELS],
+        bottleneck: Some((split, vec![WIDTHS[3]])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_autoencoder_is_the_seed_architecture() {
+        let model = Model::new(ModelKind::Dense, 0);
+        assert_eq!(
+            model.architecture(),
+            [
+                "Dense 784→512", "ELU", "Dense 512→128", "ELU", "Dense 128→10", "Dense 10→128", "ELU",
+                "Dense 128→512", "ELU", "Dense 512→784", "Sigmoid"
+            ]
+        );
+        assert_eq!(model.bottleneck, Some((5, vec![10])));
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let first = Model::new(ModelKind::Dense, 7).params()[0].value.to_vec();
+        assert_eq!(first, Model::new(ModelKind::Dense, 7).params()[0].value.to_vec());
+        assert_ne!(first, Model::new(ModelKind::Dense, 8).params()[0].value.to_vec());
+    }
+}

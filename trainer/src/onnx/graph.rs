@@ -1,0 +1,132 @@
+//! A small builder over `tract_onnx::pb`: layers append their nodes and weights to it, and it closes
+//! the graph into a `ModelProto` with a symbolic batch dimension.
+
+use tract_onnx::pb::{
+    self, attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension,
+    type_proto,
+};
+
+/// The ONNX opset the exported graphs declare.
+pub const OPSET: i64 = 13;
+/// Name of the symbolic batch dimension.
+const BATCH_DIM: &str = "N";
+
+/// Collects nodes and initializers while layers export themselves in order.
+#[derive(Default)]
+pub struct GraphBuilder {
+    nodes: Vec<pb::NodeProto>,
+    initializers: Vec<pb::TensorProto>,
+}
+
+impl GraphBuilder {
+    /// Adds a float weight tensor and returns its name.
+    pub fn initializer(&mut self, hint: &str, dims: &[usize], values: &[f32]) -> String {
+        assert_eq!(dims.iter().product::<usize>(), values.len(), "initializer {hint}: dims and data disagree");
+        let name = format!("{hint}_{}", self.initializers.len());
+        self.initializers.push(pb::TensorProto {
+            name: name.clone(),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: DataType::Float as i32,
+            raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ..Default::default()
+        });
+        name
+    }
+
+    /// Adds a node with one output and returns the output's name.
+    pub fn node(&mut self, op_type: &str, inputs: &[&str], attributes: Vec<pb::AttributeProto>) -> String {
+        let output = format!("{}_{}", op_type.to_lowercase(), self.nodes.len());
+        self.nodes.push(pb::NodeProto {
+            name: output.clone(),
+            op_type: op_type.to_string(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.clone()],
+            attribute: attributes,
+            ..Default::default()
+        });
+        output
+    }
+
+    /// Closes the graph: `input` names the graph input the first node reads, the last node's output
+    /// is renamed `output`. Shapes are per sample; a symbolic batch dimension is put in front.
+    pub fn finish(
+        mut self,
+        name: &str,
+        input: (&str, &[usize]),
+        output: (&str, &[usize]),
+    ) -> pb::ModelProto {
+        if let Some(last) = self.nodes.last_mut() {
+            let old = std::mem::replace(&mut last.output[0], output.0.to_string());
+            debug_assert!(self.nodes.iter().all(|n| !n.input.contains(&old)));
+        }
+        let graph = pb::GraphProto {
+            name: name.to_string(),
+            node: self.nodes,
+            initializer: self.initializers,
+            input: vec![value_info(input.0, input.1)],
+            output: vec![value_info(output.0, output.1)],
+            ..Default::default()
+        };
+        pb::ModelProto {
+            ir_version: 7, // the IR version that goes with opset 13
+            opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: OPSET }],
+            producer_name: "bottleneck-trainer".into(),
+            producer_version: env!("CARGO_PKG_VERSION").into(),
+            graph: Some(graph),
+            ..Default::default()
+        }
+    }
+}
+
+/// A float tensor value `[N, shape…]`.
+fn value_info(name: &str, shape: &[usize]) -> pb::ValueInfoProto {
+    let batch = pb::tensor_shape_proto::Dimension {
+        value: Some(dimension::Value::DimParam(BATCH_DIM.into())),
+        ..Default::default()
+    };
+    let dims = shape.iter().map(|&d| pb::tensor_shape_proto::Dimension {
+        value: Some(dimension::Value::DimValue(d as i64)),
+        ..Default::default()
+    });
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: DataType::Float as i32,
+                shape: Some(pb::TensorShapeProto { dim: std::iter::once(batch).chain(dims).collect() }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A float attribute.
+pub fn attr_float(name: &str, value: f32) -> pb::AttributeProto {
+    pb::AttributeProto { name: name.into(), r#type: AttributeType::Float as i32, f: value, ..Default::default() }
+}
+
+/// An integer attribute.
+pub fn attr_int(name: &str, value: i64) -> pb::AttributeProto {
+    pb::AttributeProto { name: name.into(), r#type: AttributeType::Int as i32, i: value, ..Default::default() }
+}
+
+/// A list-of-integers attribute.
+pub fn attr_ints(name: &str, values: &[i64]) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Ints as i32,
+        ints: values.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// A string attribute.
+pub fn attr_string(name: &str, value: &str) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::String as i32,
+        s: value.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,8 @@
+//! ONNX export, built from tract-onnx's own protobuf types and encoded with prost, and loading back
+//! through tract, the engine the page runs.
+
+mod graph;
+mod run;
+
+pub use graph::{GraphBuilder, OPSET, attr_float, attr_int, attr_ints, attr_string};
+pub use run::OnnxRunner;

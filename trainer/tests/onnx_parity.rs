@@ -1,0 +1,54 @@
+//! The exported ONNX files, loaded back by tract, compute what the trainer computes.
+
+use bottleneck::Rng;
+use ndarray::Array2;
+use prost::Message;
+use trainer::model::{Model, ModelKind, Part};
+use trainer::onnx::OnnxRunner;
+
+fn max_abs_diff(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
+    assert_eq!(a.dim(), b.dim());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+fn runner(model: &Model, part: Part) -> OnnxRunner {
+    OnnxRunner::from_bytes(&model.to_onnx(part).encode_to_vec()).expect("tract loads the export")
+}
+
+#[test]
+fn dense_export_matches_the_trainer_and_splits_cleanly() {
+    let mut model = Model::new(ModelKind::Dense, 11);
+    let mut rng = Rng::new(5);
+    let x = Array2::from_shape_simple_fn((17, 784), || rng.uniform());
+
+    let full = runner(&model, Part::Full);
+    let encoder = runner(&model, Part::Encoder);
+    let decoder = runner(&model, Part::Decoder);
+    assert_eq!((full.input_shape(), full.output_shape()), (&[784][..], &[784][..]));
+    assert_eq!((encoder.input_shape(), encoder.output_shape()), (&[784][..], &[10][..]));
+    assert_eq!((decoder.input_shape(), decoder.output_shape()), (&[10][..], &[784][..]));
+
+    let trainer_y = model.predict(x.view(), 8);
+    let tract_y = full.run(x.view()).unwrap();
+    let diff = max_abs_diff(&trainer_y, &tract_y);
+    assert!(diff <= 1e-5, "tract vs trainer: max |Δ| = {diff}");
+
+    let z = encoder.run(x.view()).unwrap();
+    assert_eq!(z.dim(), (17, 10));
+    let roundtrip = decoder.run(z.view()).unwrap();
+    let diff = max_abs_diff(&roundtrip, &tract_y);
+    assert!(diff <= 1e-6, "decoder(encoder(x)) vs full model: max |Δ| = {diff}");
+}
+
+#[test]
+fn runner_rejects_a_batch_of_the_wrong_width() {
+    let model = Model::new(ModelKind::Dense, 0);
+    let err = runner(&model, Part::Full).run(Array2::zeros((2, 100)).view()).unwrap_err();
+    assert!(err.to_string().contains("784"), "{err}");
+}
+
+#[test]
+fn runner_rejects_bytes_that_are_not_onnx() {
+    let err = OnnxRunner::from_bytes(b"certainly not a protobuf").err().expect("garbage must not load");
+    assert!(format!("{err:#}").contains("ONNX"), "{err:#}");
+}

@@ -1,0 +1,97 @@
+//! Training the dense autoencoder end to end on small synthetic data: no network, no ../shared.
+
+use bottleneck::card::ModelCard;
+use ndarray::Array2;
+use std::path::Path;
+use trainer::cli::{DataSource, TrainArgs};
+use trainer::commands;
+use trainer::data::write_synthetic;
+use trainer::model::{Model, ModelKind};
+use trainer::onnx::OnnxRunner;
+use trainer::optim::Adam;
+use trainer::loss::MeanSquaredError;
+use trainer::train::{Pairs, TrainOptions, train};
+
+fn args(data: &Path, out: &Path, epochs: usize) -> TrainArgs {
+    TrainArgs {
+        model: ModelKind::Dense,
+        source: DataSource { data: Some(data.to_path_buf()), dataset: None },
+        epochs,
+        out: out.to_path_buf(),
+        batch: 64,
+        seed: 3,
+        lr: 1e-3,
+    }
+}
+
+#[test]
+fn train_writes_models_card_log_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, out) = (dir.path().join("synthetic"), dir.path().join("out"));
+    write_synthetic(&data, 512, 128, 1).unwrap();
+    commands::train::run(&args(&data, &out, 4)).unwrap();
+
+    for file in ["dense.onnx", "dense.encoder.onnx", "dense.decoder.onnx", "dense.json", "dense.log.csv", "dense.loss.svg"] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let card = ModelCard::from_json(&std::fs::read_to_string(out.join("dense.json")).unwrap()).unwrap();
+    assert_eq!(card.model, "dense");
+    assert_eq!((card.dataset.train_count, card.dataset.val_count), (512, 128));
+    assert_eq!((card.training.epochs, card.training.steps), (4, 32));
+    let e = &card.val_error;
+    assert!(0.0 < e.p50 && e.p50 <= e.p90 && e.p90 <= e.p95 && e.p95 <= e.p99 && e.p99 <= e.p99_9 && e.p99_9 <= e.max, "{e:?}");
+
+    let csv = std::fs::read_to_string(out.join("dense.log.csv")).unwrap();
+    let losses: Vec<f64> = csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    assert_eq!(losses.len(), 4);
+    assert!(losses[3] < losses[0], "training loss did not fall: {losses:?}");
+    assert!((card.results.final_train_loss - losses[3]).abs() < 1e-12);
+    OnnxRunner::from_path(&out.join("dense.onnx")).unwrap();
+}
+
+#[test]
+fn a_failed_run_leaves_the_older_model_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, out) = (dir.path().join("synthetic"), dir.path().join("out"));
+    write_synthetic(&data, 64, 16, 2).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("dense.onnx"), b"older model").unwrap();
+    assert!(commands::train::run(&args(&data, &out, 0)).is_err());
+    assert_eq!(std::fs::read(out.join("dense.onnx")).unwrap(), b"older model");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "nothing else may appear");
+}
+
+#[test]
+fn a_nan_loss_stops_training_with_a_clear_message() {
+    let mut x = Array2::from_elem((32, 784), 0.5f32);
+    x[[3, 100]] = f32::NAN;
+    let mut model = Model::new(ModelKind::Dense, 0);
+    let options = TrainOptions { epochs: 2, batch: 16, seed: 0, verbose: false };
+    let err = train(
+        &mut model,
+        &MeanSquaredError,
+        &mut Adam::new(1e-3),
+        x.view(),
+        &Pairs { inputs: x.view(), targets: x.view() },
+        &options,
+        &|clean, _, _| clean,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("diverged") && err.to_string().contains("--lr"), "{err}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("synthetic");
+    write_synthetic(&data, 200, 50, 4).unwrap();
+    let run = |out: &str| {
+        let out = dir.path().join(out);
+        commands::train::run(&args(&data, &out, 2)).unwrap();
+        (std::fs::read(out.join("dense.onnx")).unwrap(), std::fs::read_to_string(out.join("dense.log.csv")).unwrap())
+    };
+    let (a, b) = (run("a"), run("b"));
+    assert_eq!(a.0, b.0, "weights differ between identical runs");
+    let losses = |csv: &str| csv.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect::<Vec<_>>();
+    assert_eq!(losses(&a.1), losses(&b.1));
+}
