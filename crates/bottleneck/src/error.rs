@@ -7,29 +7,56 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
     /// The image width or height is zero, or width × height does not fit in `usize`.
-    BadDimensions { width: usize, height: usize },
+    BadDimensions {
+        /// Requested image width in pixels.
+        width: usize,
+        /// Requested image height in pixels.
+        height: usize,
+    },
     /// A single image's buffer does not hold exactly width × height values.
     WrongLength {
+        /// Stated image width in pixels.
         width: usize,
+        /// Stated image height in pixels.
         height: usize,
+        /// Number of values actually in the buffer.
         len: usize,
     },
     /// A batch buffer does not hold a whole number of width × height images.
     PartialImage {
+        /// Stated image width in pixels.
         width: usize,
+        /// Stated image height in pixels.
         height: usize,
+        /// Number of values actually in the buffer.
         len: usize,
     },
     /// A value that must be finite is NaN or infinite.
-    NonFinite { what: &'static str, index: usize },
+    NonFinite {
+        /// What the value belongs to, e.g. "drawing".
+        what: &'static str,
+        /// Position of the first offending value.
+        index: usize,
+    },
     /// An input that needs at least one value is empty.
-    Empty { what: &'static str },
+    Empty {
+        /// What was empty, e.g. "reconstruction errors".
+        what: &'static str,
+    },
     /// A histogram was requested with zero bins.
     ZeroBins,
     /// A noise specification could not be parsed or is out of range.
-    InvalidNoiseSpec { spec: String, reason: String },
+    InvalidNoiseSpec {
+        /// The specification as given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A model card's JSON could not be read.
-    InvalidCard { reason: String },
+    InvalidCard {
+        /// The JSON parser's explanation, with line and column.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -43,13 +70,13 @@ impl fmt::Display for Error {
             Error::WrongLength { width, height, len } => write!(
                 f,
                 "image buffer has {len} values but a {width}×{height} image needs {}",
-                width * height
+                width.saturating_mul(*height)
             ),
             Error::PartialImage { width, height, len } => write!(
                 f,
                 "batch buffer has {len} values, which is not a whole number of \
                  {width}×{height} images ({} values each)",
-                width * height
+                width.saturating_mul(*height)
             ),
             Error::NonFinite { what, index } => {
                 write!(

@@ -1,6 +1,8 @@
 //! Code shared by the native trainer and the browser page, so both see exactly the same noise,
 //! preprocessing, metrics and model card.
 
+#![warn(missing_docs)]
+
 pub mod card;
 pub mod error;
 pub mod metrics;

@@ -27,11 +27,20 @@ pub(crate) const ACCEPTED_FORMS: &str = "`none`, `gaussian:<sigma>` (0 to 10), \
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum NoiseKind {
     /// Adds `sigma`·N(0, 1) to every pixel, then clips to [0, 1].
-    Gaussian { sigma: f32 },
+    Gaussian {
+        /// Standard deviation of the added noise, 0 to 10.
+        sigma: f32,
+    },
     /// Each pixel independently, with probability `fraction`, becomes 0 or 1 with equal odds.
-    SaltPepper { fraction: f32 },
+    SaltPepper {
+        /// Probability that a pixel is replaced, 0 to 1.
+        fraction: f32,
+    },
     /// Fills `boxes` random rectangles with 0, erasing ink (MNIST digits are 1 on a 0 background).
-    Occlusion { boxes: u32 },
+    Occlusion {
+        /// Number of boxes, 0 to 20.
+        boxes: u32,
+    },
 }
 
 impl NoiseKind {

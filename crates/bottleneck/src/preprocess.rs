@@ -57,6 +57,8 @@ fn ink_bounds(ink: &[f32], width: usize) -> Option<Bounds> {
         .enumerate()
         .filter(|&(_, &v)| v > INK_THRESHOLD)
         .map(|(i, _)| i);
+    // Pixels come in row-major order, so the first inked pixel has the smallest y and the last
+    // one the largest; only the x extent needs tracking.
     let first = inked.next()?;
     let (mut left, mut right, top, mut bottom) =
         (first % width, first % width, first / width, first / width);
