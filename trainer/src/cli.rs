@@ -36,16 +36,7 @@ pub struct DataSource {
     pub data: Option<PathBuf>,
     /// Download a canonical dataset into the user cache folder (checked by SHA-256) and use it.
     #[arg(long, value_enum, value_name = "NAME")]
-    pub dataset: Option<DatasetName>,
-}
-
-/// The datasets `--dataset` can download.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum DatasetName {
-    /// MNIST handwritten digits, 60,000 train / 10,000 test.
-    Mnist,
-    /// Fashion-MNIST clothing images, 60,000 train / 10,000 test.
-    FashionMnist,
+    pub dataset: Option<KnownDataset>,
 }
 
 impl DataSource {
@@ -53,8 +44,7 @@ impl DataSource {
     pub fn load(&self) -> Result<Dataset> {
         let dir = match (&self.data, self.dataset) {
             (Some(dir), _) => dir.clone(),
-            (None, Some(DatasetName::Mnist)) => data::fetch(KnownDataset::Mnist, None)?,
-            (None, Some(DatasetName::FashionMnist)) => data::fetch(KnownDataset::FashionMnist, None)?,
+            (None, Some(dataset)) => data::fetch(dataset, None)?,
             (None, None) => unreachable!("clap requires --data or --dataset"),
         };
         data::load_dir(&dir)

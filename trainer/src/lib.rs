@@ -4,6 +4,8 @@ pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod data;
+pub mod denormals;
+pub mod fastexp;
 pub mod gemm;
 pub mod layers;
 pub mod loss;

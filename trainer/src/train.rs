@@ -63,6 +63,7 @@ pub fn train(
     if samples == 0 || options.batch == 0 || options.epochs == 0 {
         bail!("nothing to train: {samples} samples, batch {}, {} epochs", options.batch, options.epochs);
     }
+    crate::denormals::flush_denormals_everywhere();
     let upto = if loss.takes_logits() { model.len() - 1 } else { model.len() };
     let steps = samples.div_ceil(options.batch);
     let mut order: Vec<usize> = (0..samples).collect();

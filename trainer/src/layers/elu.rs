@@ -1,8 +1,17 @@
 //! Exponential linear unit with α = 1: y = x for x > 0, eˣ − 1 otherwise.
+//!
+//! eˣ − 1 is computed as `exp(x) - 1` with the vectorising `fastexp::exp` rather than libm's
+//! `expm1f`, which took an eighth of the training time; the two differ by under 1e-6 in absolute
+//! terms, and tract computes ELU as exp(x) − 1 too.
+//!
+//! The element-wise layers run on one thread on purpose: when both cores wrote halves of an
+//! activation, the next matrix product reading it ran at half speed (146 against 270 GFLOPS,
+//! measured on the dense model's backward pass), which cost more than the second core saved.
 
 use super::Layer;
+use crate::fastexp::exp;
 use crate::onnx::{GraphBuilder, attr_float};
-use ndarray::{Array2, Zip};
+use ndarray::Array2;
 
 /// ELU activation (α = 1, the Keras default).
 #[derive(Default)]
@@ -11,32 +20,39 @@ pub struct Elu {
     slope: Option<Array2<f32>>,
 }
 
+/// ELU of one value, branch-free so loops over it vectorise.
+#[inline(always)]
+fn elu(x: f32) -> f32 {
+    let negative = exp(x.min(0.0)) - 1.0;
+    if x > 0.0 { x } else { negative }
+}
+
 impl Layer for Elu {
     fn describe(&self) -> String {
         "ELU".into()
     }
 
     fn forward(&mut self, mut x: Array2<f32>, train: bool) -> Array2<f32> {
-        if train {
-            let mut slope = Array2::zeros(x.raw_dim());
-            Zip::from(&mut x).and(&mut slope).par_for_each(|v, s| {
-                if *v > 0.0 {
-                    *s = 1.0;
-                } else {
-                    *v = v.exp_m1();
-                    *s = *v + 1.0;
-                }
-            });
-            self.slope = Some(slope);
+        let mut slope = if train { Some(Array2::zeros(x.raw_dim())) } else { None };
+        let values = x.as_slice_mut().expect("activations are contiguous");
+        if let Some(slope) = &mut slope {
+            let slopes = slope.as_slice_mut().expect("fresh array");
+            // Plain slices and a branch-free body: this loop vectorises.
+            for (v, s) in values.iter_mut().zip(slopes) {
+                let y = elu(*v);
+                *s = if *v > 0.0 { 1.0 } else { y + 1.0 };
+                *v = y;
+            }
         } else {
-            x.par_mapv_inplace(|v| if v > 0.0 { v } else { v.exp_m1() });
+            values.iter_mut().for_each(|v| *v = elu(*v));
         }
+        self.slope = slope;
         x
     }
 
     fn backward(&mut self, mut grad: Array2<f32>, _need_input_grad: bool) -> Option<Array2<f32>> {
         let slope = self.slope.take().expect("Elu::backward without a training forward");
-        Zip::from(&mut grad).and(&slope).par_for_each(|g, &s| *g *= s);
+        grad *= &slope;
         Some(grad)
     }
 

@@ -13,10 +13,14 @@ impl Loss for MeanSquaredError {
 
     fn loss_and_grad(&self, prediction: &Array2<f32>, target: &Array2<f32>) -> (f64, Array2<f32>) {
         let scale = 2.0 / prediction.len() as f32;
-        let mut grad = prediction - target;
-        let loss = grad.iter().map(|&d| f64::from(d) * f64::from(d)).sum::<f64>() / prediction.len() as f64;
-        Zip::from(&mut grad).par_for_each(|g| *g *= scale);
-        (loss, grad)
+        let mut sum = 0.0f64;
+        // One pass for the loss and the gradient: this runs on the whole output every step.
+        let grad = Zip::from(prediction).and(target).map_collect(|&p, &t| {
+            let d = p - t;
+            sum += f64::from(d * d);
+            scale * d
+        });
+        (sum / prediction.len() as f64, grad)
     }
 }
 
