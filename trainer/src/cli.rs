@@ -3,6 +3,7 @@
 use crate::data::{self, Dataset, KnownDataset};
 use crate::model::ModelKind;
 use anyhow::Result;
+use bottleneck::NoiseSpec;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -51,30 +52,47 @@ impl DataSource {
     }
 }
 
-/// `train`: which model and how.
+/// `train`: which model and how. Unset flags take the seed article's recipe for that model.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// The model to train: `dense` is the anomaly detector.
+    /// The model to train: `dense` is the anomaly detector, `conv` the denoiser.
     #[arg(value_enum)]
     pub model: ModelKind,
     #[command(flatten)]
     pub source: DataSource,
-    /// Passes over the training set (the seed recipe: 66 on the 9,003-image mnist subset, about
-    /// 590 steps, the same as 10 epochs on full MNIST).
+    /// Passes over the training set. The seed recipe for dense is about 590 steps: 10 epochs of
+    /// full MNIST, or 66 of the 9,003-image mnist subset.
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
     /// Folder for the outputs; files in it are replaced only once training has succeeded.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Images per training step.
-    #[arg(long, default_value_t = 1024)]
-    pub batch: usize,
-    /// Seed for the initial weights and the shuffles: the same seed gives the same run.
+    /// Images per training step [default: 1024 for dense, 256 for conv].
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Seed for the initial weights, the shuffles and the noise: the same seed gives the same run.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Adam's learning rate (Keras' default).
-    #[arg(long, default_value_t = 1e-3)]
-    pub lr: f32,
+    /// The optimizer [default: adam for dense, adadelta for conv, as in the seed article].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+    /// Learning rate [default: 0.001 for adam, 1.0 for adadelta, Keras' defaults].
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// Noise added to the conv model's inputs, drawn afresh every epoch: `gaussian:SIGMA`
+    /// (then clipped to [0,1]), `salt-pepper:FRACTION`, `occlusion:BOXES`, or a mixture joined
+    /// by `+`, e.g. `gaussian:0.3+occlusion:1` [default: gaussian:0.5].
+    #[arg(long, value_name = "SPEC")]
+    pub noise: Option<NoiseSpec>,
+}
+
+/// The optimizers `--optimizer` offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OptimizerKind {
+    /// Adam with Keras' defaults (β1 0.9, β2 0.999, ε 1e-7).
+    Adam,
+    /// Adadelta with Keras' defaults (ρ 0.95, ε 1e-7).
+    Adadelta,
 }
 
 /// `eval`: which model on which data.
@@ -86,11 +104,14 @@ pub struct EvalArgs {
     /// Folder with the four canonical IDX files; its test split is the validation set.
     #[arg(long, value_name = "DIR")]
     pub data: PathBuf,
-    /// Another dataset's folder whose test images count as anomalies: adds `auroc_vs_anomalies`
-    /// and `auroc_vs_noise` (uniform-noise images) to the output.
+    /// For dense models: another dataset's folder whose test images count as anomalies; adds
+    /// `auroc_vs_anomalies` and `auroc_vs_noise` (uniform-noise images) to the output.
     #[arg(long, value_name = "DIR2")]
     pub anomalies: Option<PathBuf>,
-    /// Seed for the uniform-noise images.
+    /// For conv models: the noise put on the test images (same forms as `train --noise`).
+    #[arg(long, value_name = "SPEC", default_value = "gaussian:0.5")]
+    pub noise: NoiseSpec,
+    /// Seed for the noise images and the noise put on images.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
@@ -107,7 +128,7 @@ pub struct BenchArgs {
     /// Epochs to time; the first is reported apart as a warm-up.
     #[arg(long, default_value_t = 3)]
     pub epochs: usize,
-    /// Images per step (the reference uses 1024 for dense).
-    #[arg(long, default_value_t = 1024)]
-    pub batch: usize,
+    /// Images per step [default: the seed recipe's, 1024 for dense and 256 for conv].
+    #[arg(long)]
+    pub batch: Option<usize>,
 }

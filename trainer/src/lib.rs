@@ -12,5 +12,7 @@ pub mod loss;
 pub mod model;
 pub mod onnx;
 pub mod optim;
+pub mod picture;
 pub mod plot;
+pub mod recipe;
 pub mod train;

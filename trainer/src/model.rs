@@ -1,9 +1,9 @@
 //! A model is a list of layers. The same list is initialised, trained and exported, so the ONNX graph
 //! can never drift from what was trained.
 
-use crate::layers::{Dense, Elu, Layer, Param, Sigmoid};
+use crate::layers::{Conv2d, Dense, Elu, Layer, MaxPool2d, Param, Relu, Sigmoid, UpSample2d};
 use crate::onnx::GraphBuilder;
-use bottleneck::{IMAGE_PIXELS, Rng};
+use bottleneck::{IMAGE_PIXELS, IMAGE_SIDE, Rng};
 use ndarray::{Array2, ArrayView2, Axis, concatenate};
 use tract_onnx::pb::ModelProto;
 
@@ -12,6 +12,9 @@ use tract_onnx::pb::ModelProto;
 pub enum ModelKind {
     /// 784→512→128→10→128→512→784, ELU, sigmoid output: the anomaly detector.
     Dense,
+    /// Conv32-ReLU, MaxPool, Conv32-ReLU, MaxPool, Conv32-ReLU, Up×2, Conv32-ReLU, Up×2,
+    /// Conv1-sigmoid on 1×28×28: the denoiser.
+    Conv,
 }
 
 impl ModelKind {
@@ -19,6 +22,7 @@ impl ModelKind {
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Dense => "dense",
+            ModelKind::Conv => "conv",
         }
     }
 }
@@ -51,6 +55,7 @@ impl Model {
         let mut rng = Rng::new(seed);
         match kind {
             ModelKind::Dense => dense_autoencoder(&mut rng),
+            ModelKind::Conv => conv_autoencoder(&mut rng),
         }
     }
 
@@ -158,6 +163,30 @@ fn dense_autoencoder(rng: &mut Rng) -> Model {
         input_shape: vec![IMAGE_PIXELS],
         bottleneck: Some((split, vec![WIDTHS[3]])),
     }
+}
+
+/// The seed article's convolutional denoiser, NCHW on 1×28×28: 3×3 "same" convolutions with 32
+/// channels, 28→14→7 by max-pooling and back by nearest upsampling, a 1-channel sigmoid output.
+fn conv_autoencoder(rng: &mut Rng) -> Model {
+    const CHANNELS: usize = 32;
+    let (full, half, quarter) = (IMAGE_SIDE, IMAGE_SIDE / 2, IMAGE_SIDE / 4);
+    let layers: Vec<Box<dyn Layer>> = vec![
+        Box::new(Conv2d::new(1, CHANNELS, full, full, rng)),
+        Box::new(Relu::default()),
+        Box::new(MaxPool2d::new(CHANNELS, full, full)),
+        Box::new(Conv2d::new(CHANNELS, CHANNELS, half, half, rng)),
+        Box::new(Relu::default()),
+        Box::new(MaxPool2d::new(CHANNELS, half, half)),
+        Box::new(Conv2d::new(CHANNELS, CHANNELS, quarter, quarter, rng)),
+        Box::new(Relu::default()),
+        Box::new(UpSample2d::new(CHANNELS, quarter, quarter)),
+        Box::new(Conv2d::new(CHANNELS, CHANNELS, half, half, rng)),
+        Box::new(Relu::default()),
+        Box::new(UpSample2d::new(CHANNELS, half, half)),
+        Box::new(Conv2d::new(CHANNELS, 1, full, full, rng)),
+        Box::new(Sigmoid::default()),
+    ];
+    Model { kind: ModelKind::Conv, layers, input_shape: vec![1, full, full], bottleneck: None }
 }
 
 #[cfg(test)]

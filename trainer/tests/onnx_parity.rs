@@ -52,3 +52,14 @@ fn runner_rejects_bytes_that_are_not_onnx() {
     let err = OnnxRunner::from_bytes(b"certainly not a protobuf").err().expect("garbage must not load");
     assert!(format!("{err:#}").contains("ONNX"), "{err:#}");
 }
+
+#[test]
+fn conv_export_matches_the_trainer() {
+    let mut model = Model::new(ModelKind::Conv, 4);
+    let mut rng = Rng::new(9);
+    let x = Array2::from_shape_simple_fn((5, 784), || rng.uniform());
+    let full = runner(&model, Part::Full);
+    assert_eq!((full.input_shape(), full.output_shape()), (&[1, 28, 28][..], &[1, 28, 28][..]));
+    let diff = max_abs_diff(&model.predict(x.view(), 2), &full.run(x.view()).unwrap());
+    assert!(diff <= 1e-5, "tract vs trainer: max |Δ| = {diff}");
+}

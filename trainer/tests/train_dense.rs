@@ -3,7 +3,7 @@
 use bottleneck::card::ModelCard;
 use ndarray::Array2;
 use std::path::Path;
-use trainer::cli::{DataSource, TrainArgs};
+use trainer::cli::{DataSource, EvalArgs, TrainArgs};
 use trainer::commands;
 use trainer::data::write_synthetic;
 use trainer::model::{Model, ModelKind};
@@ -18,9 +18,11 @@ fn args(data: &Path, out: &Path, epochs: usize) -> TrainArgs {
         source: DataSource { data: Some(data.to_path_buf()), dataset: None },
         epochs,
         out: out.to_path_buf(),
-        batch: 64,
+        batch: Some(64),
         seed: 3,
-        lr: 1e-3,
+        optimizer: None,
+        lr: None,
+        noise: None,
     }
 }
 
@@ -47,6 +49,23 @@ fn train_writes_models_card_log_and_plot() {
     assert!(losses[3] < losses[0], "training loss did not fall: {losses:?}");
     assert!((card.results.final_train_loss - losses[3]).abs() < 1e-12);
     OnnxRunner::from_path(&out.join("dense.onnx")).unwrap();
+
+    // The synthetic shapes are the "digits"; uniform noise must look nothing like them.
+    let outliers = dir.path().join("outliers");
+    write_synthetic(&outliers, 16, 64, 99).unwrap();
+    let eval = EvalArgs {
+        model: out.join("dense.onnx"),
+        data: data.clone(),
+        anomalies: Some(outliers),
+        noise: Default::default(),
+        seed: 0,
+    };
+    let report = commands::eval::evaluate(&eval).unwrap();
+    let figure = |key: &str| report[key].as_f64().unwrap_or_else(|| panic!("{key} missing: {report}"));
+    assert!((figure("val_mse") - card.results.final_val_loss).abs() < 1e-5, "{report}");
+    assert!((report["error_percentiles"]["p50"].as_f64().unwrap() - f64::from(card.val_error.p50)).abs() < 1e-3);
+    assert!(figure("auroc_vs_noise") > 0.9, "{report}");
+    assert!((0.0..=1.0).contains(&figure("auroc_vs_anomalies")), "{report}");
 }
 
 #[test]

@@ -1,17 +1,19 @@
 //! `bench`: seconds per training epoch at full scale, against the Keras reference.
 
-use super::train::fit;
+use super::train::{fit, validation_inputs};
 use crate::cli::BenchArgs;
 use crate::data::load_dir;
 use crate::model::ModelKind;
-use crate::train::TrainOptions;
+use crate::recipe::Recipe;
+use crate::train::Pairs;
 use anyhow::Result;
 
 /// Keras 3 / TensorFlow-CPU seconds per epoch on the 60,000 fashion-mnist images on this 2-core kind
-/// of machine, from shared/data/README.md (dense at batch 1024).
+/// of machine, from shared/data/README.md (dense at batch 1024, conv at batch 256).
 fn keras_seconds_per_epoch(kind: ModelKind) -> f64 {
     match kind {
         ModelKind::Dense => 2.13,
+        ModelKind::Conv => 21.9,
     }
 }
 
@@ -20,8 +22,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let dataset = load_dir(&args.data)?;
     let train_x = dataset.train.images.as_array();
     let val_x = dataset.test.images.as_array();
-    let options = TrainOptions { epochs: args.epochs, batch: args.batch, seed: 0, verbose: true };
-    let fitted = fit(args.model, train_x, val_x, &options, 1e-3)?;
+    let recipe = Recipe::seed(args.model, args.epochs, 0).with_overrides(args.batch, None, None, None)?;
+    let val_inputs = validation_inputs(&recipe, val_x)?;
+    let fitted = fit(&recipe, train_x, &Pairs { inputs: val_inputs.view(), targets: val_x }, true)?;
     // The first epoch pays for page faults and thread start-up; the rest are the steady state.
     let steady: Vec<f64> = fitted.history.iter().skip(1).map(|s| s.seconds).collect();
     let seconds = if steady.is_empty() { fitted.history[0].seconds } else { median(&steady) };
@@ -30,7 +33,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         "model": args.model.name(),
         "data": dataset.name,
         "train_images": train_x.nrows(),
-        "batch": args.batch,
+        "batch": recipe.batch,
         "epochs_timed": fitted.history.len(),
         "first_epoch_s": fitted.history[0].seconds,
         "seconds_per_epoch": seconds,

@@ -1,135 +1,163 @@
-//! `train`: fit a model, then write its ONNX files, model card, CSV log and loss curve.
+//! `train`: fit a model, then write its ONNX files, model card, CSV log, loss curve and, for the
+//! denoiser, a picture of what it does.
 
+use super::eval::{denoising_psnr, noisy_copy, row_errors};
 use crate::atomic::write_atomic;
 use crate::cli::TrainArgs;
-use crate::loss::{Loss, MeanSquaredError};
-use crate::model::{Model, ModelKind, Part};
-use crate::optim::{Adam, Optimizer};
+use crate::model::{Model, Part};
+use crate::picture::denoising_png;
 use crate::plot::loss_curve_svg;
+use crate::recipe::Recipe;
 use crate::train::{EpochStats, Pairs, TrainOptions, train};
-use anyhow::{Context, Result};
-use bottleneck::card::{DatasetInfo, ErrorDistribution, ModelCard, TrainingInfo, TrainingResults};
-use super::eval::row_errors;
-use ndarray::ArrayView2;
+use anyhow::{Context, Result, anyhow};
+use bottleneck::card::{DatasetInfo, DenoisingResults, ErrorDistribution, ModelCard, TrainingInfo, TrainingResults};
+use bottleneck::rng::derive_seed;
+use ndarray::{Array2, ArrayView2};
 use prost::Message;
 use std::path::Path;
 use std::time::Instant;
 
 /// Bins of the validation-error histogram the page draws.
 const HISTOGRAM_BINS: usize = 40;
+/// Test digits in the clean / noisy / denoised picture.
+const PICTURE_DIGITS: usize = 8;
+/// Stream of the seed that draws the validation noise, apart from the training noise's streams.
+const VAL_NOISE_STREAM: u64 = u64::MAX;
 
 /// Runs `trainer train`.
 pub fn run(args: &TrainArgs) -> Result<()> {
+    let recipe =
+        Recipe::seed(args.model, args.epochs, args.seed).with_overrides(args.batch, args.optimizer, args.lr, args.noise.clone())?;
     let dataset = args.source.load()?;
     let train_x = dataset.train.images.as_array();
     let val_x = dataset.test.images.as_array();
     println!(
-        "training {} on {} ({} train / {} validation images), {} epochs at batch {}, seed {}",
-        args.model.name(), dataset.name, train_x.nrows(), val_x.nrows(), args.epochs, args.batch, args.seed
+        "training {} on {} ({} train / {} validation images), {} epochs at batch {}, {:?} lr {}, seed {}{}",
+        recipe.model.name(),
+        dataset.name,
+        train_x.nrows(),
+        val_x.nrows(),
+        recipe.epochs,
+        recipe.batch,
+        recipe.optimizer,
+        recipe.learning_rate,
+        recipe.seed,
+        recipe.noise.as_ref().map_or(String::new(), |n| format!(", noise {n}")),
     );
-    let options = TrainOptions { epochs: args.epochs, batch: args.batch, seed: args.seed, verbose: true };
+    let val_inputs = validation_inputs(&recipe, val_x)?;
     let started = Instant::now();
-    let Fitted { mut model, history, optimizer, loss } = fit(args.model, train_x, val_x, &options, args.lr)?;
+    let Fitted { mut model, history, optimizer } =
+        fit(&recipe, train_x, &Pairs { inputs: val_inputs.view(), targets: val_x }, true)?;
     let wall_time_s = started.elapsed().as_secs_f64();
 
-    let errors = row_errors(val_x, model.predict(val_x, args.batch).view());
+    let outputs = model.predict(val_inputs.view(), recipe.batch);
     let last = history.last().expect("at least one epoch");
-    let steps = args.epochs * train_x.nrows().div_ceil(args.batch);
     let card = ModelCard {
-        model: args.model.name().into(),
+        model: recipe.model.name().into(),
         architecture: model.architecture(),
         input_shape: model.input_shape().to_vec(),
         dataset: DatasetInfo { name: dataset.name.clone(), train_count: train_x.nrows(), val_count: val_x.nrows() },
         training: TrainingInfo {
-            epochs: args.epochs,
-            steps,
-            batch: args.batch,
-            seed: args.seed,
+            epochs: recipe.epochs,
+            steps: recipe.steps(train_x.nrows()),
+            batch: recipe.batch,
+            seed: recipe.seed,
             optimizer,
-            learning_rate: args.lr,
-            loss: loss.into(),
-            recipe: recipe(args, steps),
-            noise: None,
+            learning_rate: recipe.learning_rate,
+            loss: recipe.loss().name().into(),
+            recipe: recipe.differences_from_seed(train_x.nrows()),
+            noise: recipe.noise.as_ref().map(|n| n.to_string()),
         },
         results: TrainingResults {
             final_train_loss: last.train_loss,
             final_val_loss: last.val_loss,
             wall_time_s,
-            seconds_per_epoch: wall_time_s / args.epochs as f64,
+            seconds_per_epoch: wall_time_s / recipe.epochs as f64,
         },
-        val_error: ErrorDistribution::from_errors(&errors, HISTOGRAM_BINS)
-            .map_err(|e| anyhow::anyhow!("validation errors: {e}"))?,
-        denoising: None,
+        val_error: ErrorDistribution::from_errors(&row_errors(val_x, outputs.view()), HISTOGRAM_BINS)
+            .map_err(|e| anyhow!("validation errors: {e}"))?,
+        denoising: recipe.noise.as_ref().map(|noise| {
+            let (psnr_noisy_db, psnr_denoised_db) = denoising_psnr(val_x, val_inputs.view(), outputs.view());
+            DenoisingResults { noise: noise.to_string(), psnr_noisy_db, psnr_denoised_db }
+        }),
     };
-    write_outputs(&args.out, &model, &card, &history)?;
+    let mut files = model_files(&model, &card, &history)?;
+    if recipe.noise.is_some() {
+        let png = denoising_png(val_x, val_inputs.view(), outputs.view(), PICTURE_DIGITS)?;
+        files.push((format!("{}.denoising.png", card.model), png));
+    }
+    // The card goes last: the page reads it to find the model, so it must only ever name finished files.
+    files.push((format!("{}.json", card.model), card.to_json_pretty().into_bytes()));
+    write_all(&args.out, files)?;
     println!(
-        "wrote {}: val_loss {:.5}, reconstruction error p50 {:.3} p99 {:.3}, {:.1}s",
-        args.out.display(), last.val_loss, card.val_error.p50, card.val_error.p99, wall_time_s
+        "wrote {}: val_loss {:.5}, reconstruction error p50 {:.3} p99 {:.3}{}, {:.1}s",
+        args.out.display(),
+        last.val_loss,
+        card.val_error.p50,
+        card.val_error.p99,
+        card.denoising.as_ref().map_or(String::new(), |d| format!(
+            ", PSNR noisy {:.2} dB → denoised {:.2} dB",
+            d.psnr_noisy_db, d.psnr_denoised_db
+        )),
+        wall_time_s
     );
     Ok(())
 }
 
-/// A trained model with what the card needs to say about its training.
+/// What the model sees of the validation set: the clean images, or for a denoiser the clean images
+/// under noise drawn once from the run's seed, so every epoch is scored on the same inputs.
+pub fn validation_inputs(recipe: &Recipe, val_x: ArrayView2<f32>) -> Result<Array2<f32>> {
+    match &recipe.noise {
+        None => Ok(val_x.to_owned()),
+        Some(noise) => noisy_copy(noise, val_x, derive_seed(recipe.seed, VAL_NOISE_STREAM)),
+    }
+}
+
+/// A trained model and the optimizer's description for its card.
 pub struct Fitted {
     /// The trained model.
     pub model: Model,
     /// One record per epoch.
     pub history: Vec<EpochStats>,
-    /// The optimizer's description.
+    /// The optimizer's name and settings.
     pub optimizer: String,
-    /// The loss's name.
-    pub loss: &'static str,
 }
 
-/// Initialises a model of `kind` and trains it with its recipe's loss and optimizer.
-pub fn fit(kind: ModelKind, train_x: ArrayView2<f32>, val_x: ArrayView2<f32>, options: &TrainOptions, lr: f32) -> Result<Fitted> {
-    let mut model = Model::new(kind, options.seed);
-    let loss = MeanSquaredError;
-    let mut optimizer = Adam::new(lr);
-    let history = train(
-        &mut model,
-        &loss,
-        &mut optimizer,
-        train_x,
-        &Pairs { inputs: val_x, targets: val_x },
-        options,
-        &|clean, _, _| clean,
-    )?;
-    Ok(Fitted { model, history, optimizer: optimizer.describe(), loss: loss.name() })
+/// Initialises the recipe's model and trains it. A denoiser sees fresh noise at every step, seeded
+/// by (run seed, epoch, step), so the same seed gives the same run.
+pub fn fit(recipe: &Recipe, train_x: ArrayView2<f32>, val: &Pairs, verbose: bool) -> Result<Fitted> {
+    let mut model = Model::new(recipe.model, recipe.seed);
+    let loss = recipe.loss();
+    let mut optimizer = recipe.optimizer();
+    let options = TrainOptions { epochs: recipe.epochs, batch: recipe.batch, seed: recipe.seed, verbose };
+    let add_noise = |clean: Array2<f32>, epoch: usize, step: usize| match &recipe.noise {
+        None => clean,
+        Some(noise) => {
+            let seed = derive_seed(derive_seed(recipe.seed, epoch as u64), step as u64);
+            noisy_copy(noise, clean.view(), seed).expect("training images are whole 28×28 images")
+        }
+    };
+    let history = train(&mut model, loss.as_ref(), optimizer.as_mut(), train_x, val, &options, &add_noise)?;
+    Ok(Fitted { model, history, optimizer: optimizer.describe() })
 }
 
-/// The seed recipe's step count: 10 epochs of the 60,000 MNIST images at batch 1024.
-const SEED_STEPS: usize = 590;
-
-/// `seed` when the run follows the seed article's recipe, otherwise what differs from it, so the
-/// model card says plainly how a shipped model went beyond the recipe.
-fn recipe(args: &TrainArgs, steps: usize) -> String {
-    let mut changes = Vec::new();
-    if steps.abs_diff(SEED_STEPS) > SEED_STEPS / 10 {
-        changes.push(format!("{steps} steps instead of about {SEED_STEPS}"));
-    }
-    if args.batch != 1024 {
-        changes.push(format!("batch {} instead of 1024", args.batch));
-    }
-    if args.lr != 1e-3 {
-        changes.push(format!("learning rate {} instead of 0.001", args.lr));
-    }
-    if changes.is_empty() { "seed".into() } else { format!("seed, except: {}", changes.join("; ")) }
-}
-
-/// Encodes everything first, then writes each file atomically: a failure before this point leaves
-/// the older files untouched, and no file is ever half-written.
-fn write_outputs(out: &Path, model: &Model, card: &ModelCard, history: &[EpochStats]) -> Result<()> {
+/// The ONNX files, CSV log and loss curve of a trained model, encoded in memory.
+fn model_files(model: &Model, card: &ModelCard, history: &[EpochStats]) -> Result<Vec<(String, Vec<u8>)>> {
     let name = model.kind.name();
-    let mut files: Vec<(String, Vec<u8>)> = vec![(format!("{name}.onnx"), model.to_onnx(Part::Full).encode_to_vec())];
+    let mut files = vec![(format!("{name}.onnx"), model.to_onnx(Part::Full).encode_to_vec())];
     if model.has_bottleneck() {
         files.push((format!("{name}.encoder.onnx"), model.to_onnx(Part::Encoder).encode_to_vec()));
         files.push((format!("{name}.decoder.onnx"), model.to_onnx(Part::Decoder).encode_to_vec()));
     }
     files.push((format!("{name}.log.csv"), history_csv(history).into_bytes()));
-    files.push((format!("{name}.loss.svg"), loss_curve_svg(&format!("{name} autoencoder"), &card.training.loss, history)?.into_bytes()));
-    // The card goes last: the page reads it to find the model, so it only ever names finished files.
-    files.push((format!("{name}.json"), card.to_json_pretty().into_bytes()));
+    let title = format!("{name} autoencoder");
+    files.push((format!("{name}.loss.svg"), loss_curve_svg(&title, &card.training.loss, history)?.into_bytes()));
+    Ok(files)
+}
+
+/// Writes each file atomically, in order. Everything was computed before, so a failed run never
+/// gets here and leaves the older files untouched, and no file is ever half-written.
+fn write_all(out: &Path, files: Vec<(String, Vec<u8>)>) -> Result<()> {
     for (file, bytes) in files {
         let path = out.join(&file);
         write_atomic(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;

@@ -3,15 +3,24 @@
 //!
 //! Activations travel as `[batch, features]` arrays; spatial layers read their features as C×H×W.
 
+mod conv2d;
 mod dense;
 mod elu;
+mod fresh;
+mod maxpool;
+mod relu;
 mod sigmoid;
+mod upsample;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
+pub use conv2d::Conv2d;
 pub use dense::Dense;
 pub use elu::Elu;
-pub use sigmoid::Sigmoid;
+pub use maxpool::MaxPool2d;
+pub use relu::Relu;
+pub use sigmoid::{Sigmoid, sigmoid};
+pub use upsample::UpSample2d;
 
 use crate::onnx::GraphBuilder;
 use ndarray::Array2;

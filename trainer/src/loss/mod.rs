@@ -1,7 +1,9 @@
 //! Training losses: the mean over the batch and its gradient with respect to the prediction.
 
+mod bce;
 mod mse;
 
+pub use bce::BinaryCrossEntropy;
 pub use mse::MeanSquaredError;
 
 use ndarray::Array2;

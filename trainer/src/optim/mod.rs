@@ -1,7 +1,9 @@
 //! Optimizers: they turn the gradients the layers left behind into weight updates.
 
+mod adadelta;
 mod adam;
 
+pub use adadelta::Adadelta;
 pub use adam::Adam;
 
 use crate::layers::Param;

@@ -1,0 +1,345 @@
+//! 3×3 convolution, stride 1, zero "same" padding, exported as ONNX Conv.
+//!
+//! Each sample becomes one matrix product with the 3×3 patches (im2col) of whichever side has fewer
+//! channels, so the 1→32 and 32→1 layers at 28×28 never build a 288-row patch matrix:
+//!
+//! - patches of the input:  y = W·patches(x),  dW = g·patches(x)ᵀ,  dx = fold(Wᵀ·g)
+//! - patches of the output: y = fold(F·x),     dF = patches(g)·xᵀ,  dx = Fᵀ·patches(g)
+//!
+//! W is the `[out, in·9]` weight matrix (ONNX's layout), F the same weights as `[out·9, in]` with the
+//! kernel turned half a turn, and `fold` the adjoint of `patches` (col2im). The forward and backward
+//! passes pick their side separately, so a 32→32 layer unfolds x forward and g backward and never
+//! folds at all.
+//!
+//! The work is split over samples rather than done as one batch-wide product: a sample's patches (at
+//! most 288×784 floats) stay in the core's L2 cache and its product lands straight in its NCHW row.
+//! A batch-wide patch matrix (58 MB at 32×14×14) made every pass wait on memory instead.
+
+use super::fresh::{Fresh, Sample};
+use super::{Layer, Param};
+use crate::gemm::matmul_into;
+use crate::onnx::{GraphBuilder, attr_ints};
+use bottleneck::Rng;
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
+use rayon::prelude::*;
+use std::ops::Range;
+
+/// Taps of the 3×3 kernel, row-major: tap t sits at (t / 3, t % 3).
+const TAPS: usize = 9;
+
+/// Where one tap reads in a flattened image: output pixel p reads pixel p + shift, for p in `range`
+/// except in the `edge` column, whose neighbour lies beyond the left or right border.
+struct Tap {
+    range: Range<usize>,
+    /// `range.start` + shift, never negative.
+    source: usize,
+    edge: Option<usize>,
+}
+
+impl Tap {
+    fn new(t: usize, height: usize, width: usize) -> Tap {
+        let (dy, dx) = (t / 3, t % 3);
+        let pixels = (height * width) as isize;
+        let shift = (dy as isize - 1) * width as isize + dx as isize - 1;
+        // The rows whose neighbour row exists; in them only the edge column can step outside the
+        // image, and it is zeroed separately, so one contiguous range covers the rest.
+        let rows = usize::from(dy == 0)..height.saturating_sub(usize::from(dy == 2));
+        let start = ((rows.start * width) as isize).max(-shift).clamp(0, pixels);
+        let end = ((rows.end * width) as isize).min(pixels - shift).clamp(start, pixels);
+        Tap {
+            range: start as usize..end as usize,
+            // An empty range reads nothing; 0 keeps the slicing in bounds.
+            source: if start < end { (start + shift) as usize } else { 0 },
+            edge: match dx {
+                0 => Some(0),
+                2 => Some(width - 1),
+                _ => None,
+            },
+        }
+    }
+
+    /// Zeroes the edge column of one patch row.
+    fn clear_edge(&self, row: &mut [f32], width: usize) {
+        if let Some(x) = self.edge {
+            row.iter_mut().skip(x).step_by(width).for_each(|v| *v = 0.0);
+        }
+    }
+}
+
+/// A 3×3 convolution with stride 1 and zero padding that keeps the image size.
+pub struct Conv2d {
+    in_channels: usize,
+    out_channels: usize,
+    height: usize,
+    width: usize,
+    /// `[out, in·9]`, which row-major is ONNX's `[out, in, 3, 3]`.
+    weights: Array2<f32>,
+    bias: Array1<f32>,
+    weights_grad: Array2<f32>,
+    bias_grad: Array1<f32>,
+    taps: Vec<Tap>,
+    input: Option<Array2<f32>>,
+}
+
+impl Conv2d {
+    /// Glorot-uniform weights (fans of in·9 and out·9) and zero biases, as Keras initialises
+    /// `Conv2D`, for `height`×`width` images of `in_channels` channels.
+    pub fn new(in_channels: usize, out_channels: usize, height: usize, width: usize, rng: &mut Rng) -> Conv2d {
+        let limit = (6.0 / ((in_channels + out_channels) * TAPS) as f32).sqrt();
+        let shape = (out_channels, in_channels * TAPS);
+        Conv2d {
+            in_channels,
+            out_channels,
+            height,
+            width,
+            weights: Array2::from_shape_simple_fn(shape, || (2.0 * rng.uniform() - 1.0) * limit),
+            bias: Array1::zeros(out_channels),
+            weights_grad: Array2::zeros(shape),
+            bias_grad: Array1::zeros(out_channels),
+            taps: (0..TAPS).map(|t| Tap::new(t, height, width)).collect(),
+            input: None,
+        }
+    }
+
+    /// Writes the patches of one sample `[channels, h·w]` into `cols` `[channels·9, h·w]`: row
+    /// (c, t) is channel c shifted by tap t, zero where the tap falls outside the image.
+    fn unfold(&self, sample: ArrayView2<f32>, cols: &mut Array2<f32>) {
+        let pixels = self.height * self.width;
+        let sample = sample.to_slice().expect("a sample is one contiguous row");
+        let rows = cols.as_slice_mut().expect("scratch is contiguous").chunks_exact_mut(pixels);
+        for (r, row) in rows.enumerate() {
+            let (channel, tap) = (&sample[r / TAPS * pixels..][..pixels], &self.taps[r % TAPS]);
+            row[..tap.range.start].fill(0.0);
+            row[tap.range.end..].fill(0.0);
+            row[tap.range.clone()].copy_from_slice(&channel[tap.source..][..tap.range.len()]);
+            tap.clear_edge(row, self.width);
+        }
+    }
+
+    /// Adds the adjoint of `unfold` of `cols` into one sample `out`; clobbers `cols`' edge columns.
+    fn fold(&self, cols: &mut Array2<f32>, out: ArrayViewMut2<f32>) {
+        let pixels = self.height * self.width;
+        let out = out.into_slice().expect("a sample is one contiguous row");
+        let rows = cols.as_slice_mut().expect("scratch is contiguous").chunks_exact_mut(pixels);
+        for (r, row) in rows.enumerate() {
+            let (channel, tap) = (&mut out[r / TAPS * pixels..][..pixels], &self.taps[r % TAPS]);
+            tap.clear_edge(row, self.width);
+            let target = &mut channel[tap.source..][..tap.range.len()];
+            target.iter_mut().zip(&row[tap.range.clone()]).for_each(|(o, v)| *o += v);
+        }
+    }
+
+    /// Position in W of F's entry `[o·9 + t, i]`: the same weight with the kernel turned half a turn,
+    /// tap t ↔ tap 8 − t.
+    fn weight_index(&self, (row, i): (usize, usize)) -> (usize, usize) {
+        (row / TAPS, i * TAPS + TAPS - 1 - row % TAPS)
+    }
+
+    /// The weights as F `[out·9, in]`.
+    fn flipped(&self) -> Array2<f32> {
+        Array2::from_shape_fn((self.out_channels * TAPS, self.in_channels), |ri| self.weights[self.weight_index(ri)])
+    }
+}
+
+impl Layer for Conv2d {
+    fn describe(&self) -> String {
+        format!("Conv2d 3×3 {}→{} on {}×{}", self.in_channels, self.out_channels, self.height, self.width)
+    }
+
+    fn forward(&mut self, x: Array2<f32>, train: bool) -> Array2<f32> {
+        let (batch, pixels) = (x.nrows(), self.height * self.width);
+        let mut y = Fresh::new(batch, self.out_channels, pixels);
+        let unfold_input = self.in_channels <= self.out_channels;
+        let flipped = (!unfold_input).then(|| self.flipped());
+        let side = self.in_channels.min(self.out_channels);
+        {
+            let samples = x.to_shape((batch, self.in_channels, pixels)).expect("input width is in·h·w");
+            samples.outer_iter().into_par_iter().zip(y.samples()).for_each_init(
+                || Array2::zeros((side * TAPS, pixels)),
+                |cols, (x, y)| {
+                    let mut y = y.fill(|c| self.bias[c]);
+                    match &flipped {
+                        None => {
+                            self.unfold(x, cols);
+                            matmul_into(self.weights.view(), cols.view(), &mut y, true);
+                        }
+                        Some(f) => {
+                            matmul_into(f.view(), x, &mut cols.view_mut(), false);
+                            self.fold(cols, y);
+                        }
+                    }
+                },
+            );
+        }
+        if train {
+            self.input = Some(x);
+        }
+        y.finish()
+    }
+
+    fn backward(&mut self, grad: Array2<f32>, need_input_grad: bool) -> Option<Array2<f32>> {
+        let x = self.input.take().expect("Conv2d::backward without a training forward");
+        let (batch, pixels) = (x.nrows(), self.height * self.width);
+        let (ins, outs) = (self.in_channels, self.out_channels);
+        let mut dx = need_input_grad.then(|| Fresh::new(batch, ins, pixels));
+        let dx_samples: Vec<Option<Sample>> = match dx.as_mut() {
+            Some(dx) => dx.samples().map(Some).collect(),
+            None => (0..batch).map(|_| None).collect(),
+        };
+        let unfold_grad = outs <= ins;
+        let flipped = unfold_grad.then(|| self.flipped());
+        let (side, kernel_shape) = if unfold_grad { (outs, (outs * TAPS, ins)) } else { (ins, (outs, ins * TAPS)) };
+        let samples = x.to_shape((batch, ins, pixels)).expect("input width is in·h·w");
+        let grads = grad.to_shape((batch, outs, pixels)).expect("gradient width is out·h·w");
+        let zeros = || (Array2::zeros(kernel_shape), Array1::zeros(outs));
+        let (kernel_grad, bias_grad) = samples
+            .outer_iter()
+            .into_par_iter()
+            .zip(grads.outer_iter())
+            .zip(dx_samples)
+            .fold(
+                || (zeros(), Array2::zeros((side * TAPS, pixels))),
+                |((mut dk, mut db), mut cols), ((x, g), dx)| {
+                    db.iter_mut().zip(g.outer_iter()).for_each(|(d, channel)| *d += channel.sum());
+                    match &flipped {
+                        Some(f) => {
+                            self.unfold(g, &mut cols);
+                            matmul_into(cols.view(), x.t(), &mut dk.view_mut(), true);
+                            if let Some(dx) = dx {
+                                matmul_into(f.t(), cols.view(), &mut dx.fill(|_| 0.0), false);
+                            }
+                        }
+                        None => {
+                            self.unfold(x, &mut cols);
+                            matmul_into(g, cols.t(), &mut dk.view_mut(), true);
+                            if let Some(dx) = dx {
+                                matmul_into(self.weights.t(), g, &mut cols.view_mut(), false);
+                                self.fold(&mut cols, dx.fill(|_| 0.0));
+                            }
+                        }
+                    }
+                    ((dk, db), cols)
+                },
+            )
+            .map(|(sums, _)| sums)
+            .reduce(zeros, |(k1, b1), (k2, b2)| (k1 + k2, b1 + b2));
+        self.bias_grad = bias_grad;
+        if unfold_grad {
+            for (ri, &v) in kernel_grad.indexed_iter() {
+                let at = self.weight_index(ri);
+                self.weights_grad[at] = v;
+            }
+        } else {
+            self.weights_grad = kernel_grad;
+        }
+        dx.map(Fresh::finish)
+    }
+
+    fn params(&mut self) -> Vec<Param<'_>> {
+        vec![
+            Param { value: self.weights.as_slice_mut().unwrap(), grad: self.weights_grad.as_slice().unwrap() },
+            Param { value: self.bias.as_slice_mut().unwrap(), grad: self.bias_grad.as_slice().unwrap() },
+        ]
+    }
+
+    fn to_onnx(&self, graph: &mut GraphBuilder, input: &str) -> String {
+        let w = graph.initializer("W", &[self.out_channels, self.in_channels, 3, 3], self.weights.as_slice().unwrap());
+        let b = graph.initializer("B", self.bias.shape(), self.bias.as_slice().unwrap());
+        let attributes =
+            vec![attr_ints("kernel_shape", &[3, 3]), attr_ints("pads", &[1, 1, 1, 1]), attr_ints("strides", &[1, 1])];
+        graph.node("Conv", &[input, &w, &b], attributes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::{check_layer, random_input};
+    use std::time::Instant;
+
+    /// Gives the layer non-zero biases, so the checks see them too.
+    fn with_bias(mut conv: Conv2d, rng: &mut Rng) -> Conv2d {
+        conv.bias.mapv_inplace(|_| rng.uniform() - 0.5);
+        conv
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let mut rng = Rng::new(1);
+        // Fewer inputs than outputs, more, and as many: each pairing of unfold and fold is exercised.
+        for (ins, outs) in [(2, 3), (3, 2), (2, 2)] {
+            let mut conv = with_bias(Conv2d::new(ins, outs, 5, 4, &mut rng), &mut rng);
+            check_layer(&mut conv, ins * 20, 2);
+        }
+    }
+
+    #[test]
+    fn matches_a_direct_convolution() {
+        let mut rng = Rng::new(2);
+        let (ins, outs, h, w) = (3, 2, 4, 6);
+        for (ins, outs) in [(ins, outs), (outs, ins)] {
+            let mut conv = with_bias(Conv2d::new(ins, outs, h, w, &mut rng), &mut rng);
+            let x = random_input(2, ins * h * w, &mut rng);
+            let y = conv.forward(x.clone(), false);
+            for (b, o, py, px) in (0..2).flat_map(|b| (0..outs).flat_map(move |o| pixels(h, w).map(move |p| (b, o, p.0, p.1)))) {
+                let mut expected = conv.bias[o];
+                for (i, (ky, kx)) in (0..ins).flat_map(|i| pixels(3, 3).map(move |k| (i, k))) {
+                    let (sy, sx) = ((py + ky) as isize - 1, (px + kx) as isize - 1);
+                    if (0..h as isize).contains(&sy) && (0..w as isize).contains(&sx) {
+                        let pixel = x[[b, (i * h + sy as usize) * w + sx as usize]];
+                        expected += conv.weights[[o, i * TAPS + ky * 3 + kx]] * pixel;
+                    }
+                }
+                let got = y[[b, (o * h + py) * w + px]];
+                assert!((got - expected).abs() < 1e-5, "{ins}→{outs} y[{b},{o},{py},{px}]: {got} vs {expected}");
+            }
+        }
+    }
+
+    /// Every (row, column) of an h×w grid, row-major.
+    fn pixels(h: usize, w: usize) -> impl Iterator<Item = (usize, usize)> {
+        (0..h).flat_map(move |y| (0..w).map(move |x| (y, x)))
+    }
+
+    #[test]
+    fn glorot_limit_bounds_the_weights() {
+        let conv = Conv2d::new(32, 32, 14, 14, &mut Rng::new(3));
+        let limit = (6.0f32 / (64.0 * 9.0)).sqrt();
+        assert!(conv.weights.iter().all(|w| w.abs() <= limit));
+        assert!(conv.weights.iter().any(|w| w.abs() > 0.9 * limit));
+    }
+
+    /// The speed of the model's convolutions, the bulk of its training time:
+    /// `cargo test --release -p trainer --lib -- --ignored --nocapture conv2d`.
+    #[test]
+    #[ignore]
+    fn benchmark() {
+        let batch = 256;
+        // The seed's layers; the first one has no input gradient to compute.
+        for (ins, outs, side) in [(1, 32, 28), (32, 32, 14), (32, 32, 7), (32, 1, 28)] {
+            let mut conv = Conv2d::new(ins, outs, side, side, &mut Rng::new(4));
+            let x = random_input(batch, ins * side * side, &mut Rng::new(5));
+            let grad = random_input(batch, outs * side * side, &mut Rng::new(6));
+            let passes = if ins == 1 { 2.0 } else { 3.0 };
+            let flops = passes * 2.0 * (batch * side * side * ins * outs * TAPS) as f64;
+            let mut step = || {
+                let (x, grad) = (x.clone(), grad.clone());
+                let started = Instant::now();
+                conv.forward(x, true);
+                let forward = started.elapsed().as_secs_f64();
+                conv.backward(grad, ins > 1);
+                (forward, started.elapsed().as_secs_f64())
+            };
+            step();
+            let reps = 20;
+            let (forward, total) = (0..reps).map(|_| step()).fold((0.0, 0.0), |(f, t), (sf, st)| (f + sf, t + st));
+            let (forward, total) = (forward / reps as f64, total / reps as f64);
+            println!(
+                "Conv2d {ins}→{outs} on {side}×{side}, batch {batch}: forward {:.2} ms, forward+backward {:.2} ms, {:.0} GFLOPS",
+                forward * 1e3,
+                total * 1e3,
+                flops / total / 1e9
+            );
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! A training recipe: every choice that defines a run, with the seed article's defaults filled in
+//! for whatever the command line leaves unset.
+
+use crate::cli::OptimizerKind;
+use crate::loss::{BinaryCrossEntropy, Loss, MeanSquaredError};
+use crate::model::ModelKind;
+use crate::optim::{Adadelta, Adam, Optimizer};
+use anyhow::{Result, bail};
+use bottleneck::NoiseSpec;
+
+/// The dense seed recipe's step count: 10 epochs of the 60,000 MNIST images at batch 1024.
+const DENSE_SEED_STEPS: usize = 590;
+
+/// Everything that defines a training run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recipe {
+    /// Which model.
+    pub model: ModelKind,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Images per step.
+    pub batch: usize,
+    /// Fixes the weights, the shuffles and the noise.
+    pub seed: u64,
+    /// Which optimizer.
+    pub optimizer: OptimizerKind,
+    /// Its learning rate.
+    pub learning_rate: f32,
+    /// Noise on the inputs (denoisers only).
+    pub noise: Option<NoiseSpec>,
+}
+
+impl Recipe {
+    /// The seed article's recipe for `model`.
+    pub fn seed(model: ModelKind, epochs: usize, seed: u64) -> Recipe {
+        let (batch, optimizer, noise) = match model {
+            ModelKind::Dense => (1024, OptimizerKind::Adam, None),
+            ModelKind::Conv => (256, OptimizerKind::Adadelta, Some(NoiseSpec::default())),
+        };
+        Recipe { model, epochs, batch, seed, optimizer, learning_rate: default_learning_rate(optimizer), noise }
+    }
+
+    /// The seed recipe with the given overrides; noise only makes sense for a denoiser.
+    pub fn with_overrides(
+        mut self,
+        batch: Option<usize>,
+        optimizer: Option<OptimizerKind>,
+        learning_rate: Option<f32>,
+        noise: Option<NoiseSpec>,
+    ) -> Result<Recipe> {
+        if let Some(batch) = batch {
+            self.batch = batch;
+        }
+        if let Some(optimizer) = optimizer {
+            self.optimizer = optimizer;
+            self.learning_rate = default_learning_rate(optimizer);
+        }
+        if let Some(rate) = learning_rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                bail!("--lr must be a positive number, got {rate}");
+            }
+            self.learning_rate = rate;
+        }
+        match (self.model, noise) {
+            (ModelKind::Dense, Some(_)) => {
+                bail!("--noise is for the conv denoiser; the dense model learns to rebuild clean images")
+            }
+            (_, Some(noise)) => self.noise = Some(noise),
+            (_, None) => {}
+        }
+        if self.batch == 0 || self.epochs == 0 {
+            bail!("--batch and --epochs must be at least 1 (got {} and {})", self.batch, self.epochs);
+        }
+        Ok(self)
+    }
+
+    /// Training steps over `train_count` images.
+    pub fn steps(&self, train_count: usize) -> usize {
+        self.epochs * train_count.div_ceil(self.batch)
+    }
+
+    /// The loss the model trains with: MSE for the anomaly detector, BCE for the denoiser.
+    pub fn loss(&self) -> Box<dyn Loss> {
+        match self.model {
+            ModelKind::Dense => Box::new(MeanSquaredError),
+            ModelKind::Conv => Box::new(BinaryCrossEntropy),
+        }
+    }
+
+    /// A fresh optimizer.
+    pub fn optimizer(&self) -> Box<dyn Optimizer> {
+        match self.optimizer {
+            OptimizerKind::Adam => Box::new(Adam::new(self.learning_rate)),
+            OptimizerKind::Adadelta => Box::new(Adadelta::new(self.learning_rate)),
+        }
+    }
+
+    /// `seed` when this is the seed article's recipe, otherwise what differs from it, so a model card
+    /// says plainly how its model went beyond the recipe.
+    pub fn differences_from_seed(&self, train_count: usize) -> String {
+        let seed = Recipe::seed(self.model, self.epochs, self.seed);
+        let mut changes = Vec::new();
+        let steps = self.steps(train_count);
+        if self.model == ModelKind::Dense && steps.abs_diff(DENSE_SEED_STEPS) > DENSE_SEED_STEPS / 10 {
+            changes.push(format!("{steps} steps instead of about {DENSE_SEED_STEPS}"));
+        }
+        if self.batch != seed.batch {
+            changes.push(format!("batch {} instead of {}", self.batch, seed.batch));
+        }
+        if self.optimizer != seed.optimizer {
+            changes.push(format!("{:?} instead of {:?}", self.optimizer, seed.optimizer).to_lowercase());
+        }
+        if self.learning_rate != default_learning_rate(self.optimizer) {
+            changes.push(format!("learning rate {}", self.learning_rate));
+        }
+        if self.noise != seed.noise {
+            changes.push(format!("noise {}", self.noise.as_ref().map_or("none".into(), |n| n.to_string())));
+        }
+        if changes.is_empty() { "seed".into() } else { format!("seed, except: {}", changes.join("; ")) }
+    }
+}
+
+/// Keras' default learning rate for each optimizer.
+fn default_learning_rate(optimizer: OptimizerKind) -> f32 {
+    match optimizer {
+        OptimizerKind::Adam => 1e-3,
+        OptimizerKind::Adadelta => 1.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_recipes_say_seed_and_changes_are_named() {
+        let dense = Recipe::seed(ModelKind::Dense, 66, 0);
+        assert_eq!(dense.differences_from_seed(9003), "seed");
+        let longer = Recipe { epochs: 300, ..dense.clone() };
+        assert_eq!(longer.differences_from_seed(9003), "seed, except: 2700 steps instead of about 590");
+        let conv = Recipe::seed(ModelKind::Conv, 20, 0);
+        assert_eq!(conv.differences_from_seed(9003), "seed");
+        let adam = conv.with_overrides(None, Some(OptimizerKind::Adam), None, None).unwrap();
+        assert_eq!((adam.learning_rate, adam.differences_from_seed(9003).as_str()), (1e-3, "seed, except: adam instead of adadelta"));
+    }
+
+    #[test]
+    fn bad_overrides_are_refused() {
+        let dense = Recipe::seed(ModelKind::Dense, 1, 0);
+        assert!(dense.clone().with_overrides(None, None, None, Some(NoiseSpec::default())).is_err());
+        assert!(dense.clone().with_overrides(Some(0), None, None, None).is_err());
+        assert!(dense.with_overrides(None, None, Some(f32::NAN), None).is_err());
+    }
+}

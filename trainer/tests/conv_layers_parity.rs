@@ -1,0 +1,99 @@
+//! The convolutional model's layers, exported to ONNX and run by tract, compute what the trainer
+//! computes.
+
+use bottleneck::Rng;
+use ndarray::Array2;
+use prost::Message;
+use trainer::layers::{Conv2d, Layer, MaxPool2d, Relu, Sigmoid, UpSample2d};
+use trainer::onnx::{OnnxRunner, chain_to_onnx};
+
+/// Largest |trainer − tract| over a random batch pushed through `layers`, whose per-sample input
+/// and output shapes are given.
+fn max_abs_diff(mut layers: Vec<Box<dyn Layer>>, input: &[usize], output: &[usize]) -> f32 {
+    let mut rng = Rng::new(7);
+    // Nudge every weight, so zero-initialised biases are exported and checked too.
+    for param in layers.iter_mut().flat_map(|l| l.params()) {
+        param.value.iter_mut().for_each(|v| *v += 0.2 * (rng.uniform() - 0.5));
+    }
+    let x = Array2::from_shape_simple_fn((5, input.iter().product()), || rng.uniform());
+    let trainer_y = layers.iter_mut().fold(x.clone(), |x, layer| layer.forward(x, false));
+
+    let model = chain_to_onnx("chain", &layers, ("x", input), ("y", output));
+    let runner = OnnxRunner::from_bytes(&model.encode_to_vec()).expect("tract loads the export");
+    assert_eq!((runner.input_shape(), runner.output_shape()), (input, output));
+    let tract_y = runner.run(x.view()).expect("tract runs the export");
+    assert_eq!(trainer_y.dim(), tract_y.dim());
+    trainer_y.iter().zip(&tract_y).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+}
+
+fn assert_parity(layers: Vec<Box<dyn Layer>>, input: &[usize], output: &[usize]) {
+    let what: Vec<String> = layers.iter().map(|l| l.describe()).collect();
+    let diff = max_abs_diff(layers, input, output);
+    assert!(diff <= 1e-5, "{what:?}: tract vs trainer max |Δ| = {diff}");
+}
+
+#[test]
+fn conv2d_matches_tract() {
+    let mut rng = Rng::new(1);
+    // Both lowerings (more outputs than inputs and fewer), on a non-square image.
+    for (ins, outs) in [(2, 3), (3, 2)] {
+        assert_parity(vec![Box::new(Conv2d::new(ins, outs, 5, 6, &mut rng))], &[ins, 5, 6], &[outs, 5, 6]);
+    }
+}
+
+#[test]
+fn maxpool_matches_tract() {
+    assert_parity(vec![Box::new(MaxPool2d::new(3, 6, 8))], &[3, 6, 8], &[3, 3, 4]);
+    assert_parity(vec![Box::new(MaxPool2d::new(2, 7, 5))], &[2, 7, 5], &[2, 3, 2]);
+}
+
+#[test]
+fn upsample_matches_tract() {
+    assert_parity(vec![Box::new(UpSample2d::new(2, 3, 4))], &[2, 3, 4], &[2, 6, 8]);
+}
+
+#[test]
+fn small_conv_autoencoder_matches_tract() {
+    let mut rng = Rng::new(2);
+    let layers: Vec<Box<dyn Layer>> = vec![
+        Box::new(Conv2d::new(1, 4, 8, 8, &mut rng)),
+        Box::new(Relu::default()),
+        Box::new(MaxPool2d::new(4, 8, 8)),
+        Box::new(Conv2d::new(4, 4, 4, 4, &mut rng)),
+        Box::new(UpSample2d::new(4, 4, 4)),
+        Box::new(Conv2d::new(4, 1, 8, 8, &mut rng)),
+        Box::new(Sigmoid::default()),
+    ];
+    assert_parity(layers, &[1, 8, 8], &[1, 8, 8]);
+}
+
+#[test]
+#[ignore]
+fn probe_model_step() {
+    use trainer::loss::{BinaryCrossEntropy, Loss};
+    use trainer::model::{Model, ModelKind};
+    use trainer::optim::{Adadelta, Optimizer};
+    use std::time::Instant;
+    let mut model = Model::new(ModelKind::Conv, 0);
+    let mut opt = Adadelta::new(1.0);
+    let mut rng = Rng::new(3);
+    let x = Array2::from_shape_simple_fn((256, 784), || rng.uniform());
+    let upto = model.len() - 1;
+    let mut t = [0.0f64; 4];
+    let reps = 30;
+    for i in 0..reps + 3 {
+        let s0 = Instant::now();
+        let p = model.forward(x.clone(), true, upto);
+        let s1 = Instant::now();
+        let (_l, g) = BinaryCrossEntropy.loss_and_grad(&p, &x);
+        let s2 = Instant::now();
+        model.backward(g, upto);
+        let s3 = Instant::now();
+        opt.step(model.params());
+        let s4 = Instant::now();
+        if i >= 3 {
+            for (k, d) in [s1 - s0, s2 - s1, s3 - s2, s4 - s3].iter().enumerate() { t[k] += d.as_secs_f64() * 1e3 / reps as f64; }
+        }
+    }
+    println!("fwd {:.1} loss {:.1} bwd {:.1} opt {:.1} total {:.1} ms/step -> epoch(235 steps) {:.1} s", t[0], t[1], t[2], t[3], t.iter().sum::<f64>(), t.iter().sum::<f64>() * 235.0 / 1e3);
+}
