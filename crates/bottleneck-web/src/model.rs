@@ -1,0 +1,373 @@
+//! One exported autoencoder (or half of one), optimized once by tract for a batch of one image and
+//! then run as often as the page likes with the same plan, state and input buffer.
+
+use std::collections::HashMap;
+
+use bottleneck::{IMAGE_PIXELS, IMAGE_SIDE};
+use tract_onnx::prelude::*;
+use wasm_bindgen::prelude::*;
+
+use crate::error::{WebError, check_values};
+
+/// Largest model file the page accepts. The shipped models are under 4 MB; the limit keeps a
+/// mistaken upload from exhausting the worker's memory.
+pub const MAX_MODEL_BYTES: usize = 20_000_000;
+
+/// Width of the dense autoencoder's bottleneck code.
+pub const CODE_SIZE: usize = 10;
+
+/// What a model does, told apart by its input and output shapes.
+#[wasm_bindgen]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// [N,784] → [N,784]: the dense autoencoder, whose reconstruction error scores anomalies.
+    Reconstruct,
+    /// [N,784] → [N,10]: the dense encoder.
+    Encode,
+    /// [N,10] → [N,784]: the dense decoder.
+    Decode,
+    /// [N,1,28,28] → [N,1,28,28]: the convolutional denoiser.
+    Denoise,
+}
+
+impl ModelKind {
+    /// Every kind, in the order error messages list them.
+    pub const ALL: [ModelKind; 4] = [
+        ModelKind::Reconstruct,
+        ModelKind::Encode,
+        ModelKind::Decode,
+        ModelKind::Denoise,
+    ];
+
+    /// Per-sample input and output shapes.
+    fn shapes(self) -> (&'static [usize], &'static [usize]) {
+        const IMAGE: &[usize] = &[IMAGE_PIXELS];
+        const CODE: &[usize] = &[CODE_SIZE];
+        const PLANE: &[usize] = &[1, IMAGE_SIDE, IMAGE_SIDE];
+        match self {
+            ModelKind::Reconstruct => (IMAGE, IMAGE),
+            ModelKind::Encode => (IMAGE, CODE),
+            ModelKind::Decode => (CODE, IMAGE),
+            ModelKind::Denoise => (PLANE, PLANE),
+        }
+    }
+
+    /// The kind whose per-sample shapes these are, if any.
+    fn from_shapes(input: &[usize], output: &[usize]) -> Option<ModelKind> {
+        ModelKind::ALL
+            .into_iter()
+            .find(|kind| kind.shapes() == (input, output))
+    }
+
+    /// Lower-case name, as the page and messages say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Reconstruct => "reconstruct",
+            ModelKind::Encode => "encode",
+            ModelKind::Decode => "decode",
+            ModelKind::Denoise => "denoise",
+        }
+    }
+
+    /// The shapes with the batch dimension, e.g. "[N,784] → [N,10] (encode)", for messages.
+    pub(crate) fn signature(self) -> String {
+        let (input, output) = self.shapes();
+        format!(
+            "{} → {} ({})",
+            batched_shape(input),
+            batched_shape(output),
+            self.name()
+        )
+    }
+}
+
+/// A model loaded from ONNX bytes, ready to run one sample at a time.
+#[wasm_bindgen]
+pub struct AutoencoderModel {
+    kind: ModelKind,
+    /// The plan is shared with `state`, which holds it alive; kept for `input_len`/`output_len`.
+    state: TypedSimpleState,
+    /// Reused for every run: refilled in place once tract has dropped its reference.
+    input: Arc<Tensor>,
+}
+
+#[wasm_bindgen]
+impl AutoencoderModel {
+    /// Parses and checks an ONNX model, then optimizes it once for a batch of one. Errors if the
+    /// file is too large, is not ONNX tract can run, or has shapes of none of the [`ModelKind`]s.
+    pub fn load(bytes: &[u8]) -> Result<AutoencoderModel, WebError> {
+        if bytes.len() > MAX_MODEL_BYTES {
+            return Err(WebError::ModelTooLarge {
+                len: bytes.len(),
+                max: MAX_MODEL_BYTES,
+            });
+        }
+        let unreadable = |error: TractError| WebError::UnreadableModel {
+            reason: format!("{error:#}"),
+        };
+        let model = tract_onnx::onnx()
+            .model_for_read(&mut &bytes[..])
+            .map_err(unreadable)?
+            .into_typed()
+            .map_err(unreadable)?;
+        let (model, kind) = fix_batch_to_one(model)?;
+        let plan = model
+            .into_optimized()
+            .and_then(|model| model.into_runnable())
+            .map_err(unreadable)?;
+        let state = TypedSimpleState::new(&plan).map_err(unreadable)?;
+        let (input_shape, _) = kind.shapes();
+        let batch_of_one: Vec<usize> = std::iter::once(1).chain(input_shape.iter().copied()).collect();
+        let input = Tensor::zero::<f32>(&batch_of_one).map_err(unreadable)?;
+        Ok(AutoencoderModel {
+            kind,
+            state,
+            input: Arc::new(input),
+        })
+    }
+
+    /// What this model does.
+    #[wasm_bindgen(getter)]
+    pub fn kind(&self) -> ModelKind {
+        self.kind
+    }
+
+    /// Number of values in one input sample (784 or 10).
+    #[wasm_bindgen(getter, js_name = inputLen)]
+    pub fn input_len(&self) -> usize {
+        self.kind.shapes().0.iter().product()
+    }
+
+    /// Number of values in one output sample (784 or 10).
+    #[wasm_bindgen(getter, js_name = outputLen)]
+    pub fn output_len(&self) -> usize {
+        self.kind.shapes().1.iter().product()
+    }
+
+    /// Runs one sample (flattened, row-major) and returns the flattened output. Errors if the
+    /// input has the wrong length or holds NaN or infinity.
+    pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, WebError> {
+        check_values(input, self.input_len(), "model input")?;
+        let failed = |error: TractError| WebError::Inference {
+            reason: format!("{error:#}"),
+        };
+        // tract drops its references to the input when a run ends, so this copies in place; only
+        // if an op kept one would make_mut clone the tensor first.
+        Arc::make_mut(&mut self.input)
+            .try_as_plain_ram_mut()
+            .and_then(|mut plain| {
+                plain.as_slice_mut::<f32>()?.copy_from_slice(input);
+                Ok(())
+            })
+            .map_err(failed)?;
+        let outputs = self
+            .state
+            .run(tvec![TValue::from_const(Arc::clone(&self.input))])
+            .map_err(failed)?;
+        let output = outputs[0]
+            .try_as_plain_ram()
+            .and_then(|plain| plain.as_slice::<f32>().map(<[f32]>::to_vec))
+            .map_err(failed)?;
+        check_values(&output, self.output_len(), "model output")?;
+        Ok(output)
+    }
+}
+
+/// Checks the model's one input and one output against the known kinds and binds the batch
+/// dimension to 1, so optimization can specialise every op for a single image.
+fn fix_batch_to_one(model: TypedModel) -> Result<(TypedModel, ModelKind), WebError> {
+    let shape_of = |fact: TractResult<&TypedFact>| -> Vec<TDim> {
+        fact.map(|fact| fact.shape.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    let (input, output) = (shape_of(model.input_fact(0)), shape_of(model.output_fact(0)));
+    let found = || WebError::UnsupportedShape {
+        found: format!(
+            "{} input(s) {} → {} output(s) {}",
+            model.inputs.len(),
+            dims_text(&input),
+            model.outputs.len(),
+            dims_text(&output)
+        ),
+    };
+    if model.inputs.len() != 1 || model.outputs.len() != 1 {
+        return Err(found());
+    }
+    let kind = per_sample(&input)
+        .zip(per_sample(&output))
+        .and_then(|(input, output)| ModelKind::from_shapes(&input, &output))
+        .ok_or_else(found)?;
+    let bindings: HashMap<Symbol, TDim> = [&input[0], &output[0]]
+        .into_iter()
+        .flat_map(|dim| dim.symbols())
+        .map(|symbol| (symbol, TDim::Val(1)))
+        .collect();
+    let model = model
+        .set_symbols(&bindings)
+        .map_err(|error| WebError::UnreadableModel {
+            reason: format!("{error:#}"),
+        })?;
+    // Binding the batch may still leave it other than 1 (a fixed batch of 8, say): refuse that.
+    let is_batch_of_one =
+        |fact: TractResult<&TypedFact>| fact.is_ok_and(|fact| fact.shape.first() == Some(&1.into()));
+    if !is_batch_of_one(model.input_fact(0)) || !is_batch_of_one(model.output_fact(0)) {
+        return Err(found());
+    }
+    Ok((model, kind))
+}
+
+/// The fixed dimensions after the batch dimension, or None if any of them is symbolic.
+fn per_sample(shape: &[TDim]) -> Option<Vec<usize>> {
+    shape
+        .get(1..)?
+        .iter()
+        .map(|dim| dim.to_i64().ok().and_then(|d| usize::try_from(d).ok()))
+        .collect()
+}
+
+/// A shape such as `[N,784]`, as tract prints its dimensions.
+fn dims_text(shape: &[TDim]) -> String {
+    let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
+    format!("[{}]", dims.join(","))
+}
+
+/// A per-sample shape with the batch dimension `N` in front, e.g. `[N,1,28,28]`.
+fn batched_shape(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
+    format!("[N,{}]", dims.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+    use trainer::model::{Model, ModelKind as TrainerKind, Part};
+    use trainer::onnx::GraphBuilder;
+
+    fn exported(kind: TrainerKind, part: Part) -> Vec<u8> {
+        Model::new(kind, 7).to_onnx(part).encode_to_vec()
+    }
+
+    /// A one-node Relu model with the given per-sample shape.
+    fn relu_model(shape: &[usize]) -> Vec<u8> {
+        let mut graph = GraphBuilder::default();
+        graph.node("Relu", &["x"], vec![]);
+        graph
+            .finish("relu", ("x", shape), ("y", shape))
+            .encode_to_vec()
+    }
+
+    fn digit_like_input() -> Vec<f32> {
+        (0..IMAGE_PIXELS)
+            .map(|i| ((i * 37) % 101) as f32 / 100.0)
+            .collect()
+    }
+
+    #[test]
+    fn dense_parts_load_as_their_kinds_and_run() {
+        for (part, kind, input_len, output_len) in [
+            (Part::Full, ModelKind::Reconstruct, 784, 784),
+            (Part::Encoder, ModelKind::Encode, 784, 10),
+            (Part::Decoder, ModelKind::Decode, 10, 784),
+        ] {
+            let mut model = AutoencoderModel::load(&exported(TrainerKind::Dense, part)).unwrap();
+            assert_eq!(model.kind(), kind);
+            assert_eq!((model.input_len(), model.output_len()), (input_len, output_len));
+            let input = digit_like_input()[..input_len].to_vec();
+            let first = model.run(&input).unwrap();
+            assert_eq!(first.len(), output_len);
+            // The reused state and input buffer must not leak one run into the next.
+            model.run(&vec![0.0; input_len]).unwrap();
+            assert_eq!(model.run(&input).unwrap(), first);
+            assert_eq!(Arc::strong_count(&model.input), 1, "tract kept the input buffer");
+        }
+    }
+
+    #[test]
+    fn reconstruction_matches_the_trainers_own_tract_runner() {
+        let bytes = exported(TrainerKind::Dense, Part::Full);
+        let reference = trainer::onnx::OnnxRunner::from_bytes(&bytes).unwrap();
+        let input = digit_like_input();
+        let batch = ndarray::ArrayView2::from_shape((1, IMAGE_PIXELS), &input).unwrap();
+        let expected = reference.run(batch).unwrap();
+        let output = AutoencoderModel::load(&bytes).unwrap().run(&input).unwrap();
+        for (ours, theirs) in output.iter().zip(expected.iter()) {
+            assert!((ours - theirs).abs() <= 1e-5, "{ours} vs {theirs}");
+        }
+    }
+
+    #[test]
+    fn conv_denoiser_loads_as_denoise() {
+        let mut model = AutoencoderModel::load(&exported(TrainerKind::Conv, Part::Full)).unwrap();
+        assert_eq!(model.kind(), ModelKind::Denoise);
+        let output = model.run(&digit_like_input()).unwrap();
+        assert_eq!(output.len(), IMAGE_PIXELS);
+        assert!(output.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn garbage_empty_and_oversized_bytes_are_errors() {
+        for bytes in [&b""[..], b"not an onnx model", &[0xff; 64]] {
+            let error = AutoencoderModel::load(bytes).err().unwrap();
+            assert!(
+                matches!(
+                    error,
+                    WebError::UnreadableModel { .. } | WebError::UnsupportedShape { .. }
+                ),
+                "{error}"
+            );
+        }
+        let oversized = vec![0; MAX_MODEL_BYTES + 1];
+        assert_eq!(
+            AutoencoderModel::load(&oversized).err(),
+            Some(WebError::ModelTooLarge {
+                len: MAX_MODEL_BYTES + 1,
+                max: MAX_MODEL_BYTES
+            })
+        );
+        // A truncated real model must fail cleanly too.
+        let bytes = exported(TrainerKind::Dense, Part::Full);
+        assert!(AutoencoderModel::load(&bytes[..bytes.len() / 2]).is_err());
+    }
+
+    #[test]
+    fn models_of_other_shapes_are_refused_with_their_shape() {
+        for shape in [&[5][..], &[783], &[28, 28], &[3, 28, 28]] {
+            let error = AutoencoderModel::load(&relu_model(shape)).err().unwrap();
+            let WebError::UnsupportedShape { found } = &error else {
+                panic!("{shape:?}: {error}");
+            };
+            assert!(found.contains(&format!("{}]", shape[shape.len() - 1])), "{found}");
+        }
+        // Same shape in and out is a known kind even when the model is a bare Relu.
+        assert_eq!(
+            AutoencoderModel::load(&relu_model(&[784])).unwrap().kind(),
+            ModelKind::Reconstruct
+        );
+    }
+
+    #[test]
+    fn wrong_inputs_are_errors_not_panics() {
+        let mut model = AutoencoderModel::load(&relu_model(&[784])).unwrap();
+        assert_eq!(
+            model.run(&[0.0; 10]),
+            Err(WebError::WrongLength {
+                what: "model input",
+                expected: 784,
+                len: 10
+            })
+        );
+        let mut input = vec![0.5; 784];
+        input[3] = f32::NAN;
+        assert_eq!(
+            model.run(&input),
+            Err(WebError::NonFinite {
+                what: "model input",
+                index: 3
+            })
+        );
+        input[3] = -1.0;
+        let output = model.run(&input).unwrap();
+        assert_eq!((output[3], output[4]), (0.0, 0.5));
+    }
+}
