@@ -68,3 +68,27 @@ fn noise_is_refused_for_the_dense_model() {
     let err = commands::train::run(&args).unwrap_err();
     assert!(err.to_string().contains("--noise is for the conv denoiser"), "{err}");
 }
+
+#[test]
+fn the_same_seed_gives_the_same_denoiser() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("synthetic");
+    write_synthetic(&data, 96, 16, 6).unwrap();
+    let run = |out: &str| {
+        let out = dir.path().join(out);
+        let args = TrainArgs {
+            model: ModelKind::Conv,
+            source: DataSource { data: Some(data.clone()), dataset: None },
+            epochs: 1,
+            out: out.clone(),
+            batch: Some(48),
+            seed: 8,
+            optimizer: None,
+            lr: None,
+            noise: None,
+        };
+        commands::train::run(&args).unwrap();
+        std::fs::read(out.join("conv.onnx")).unwrap()
+    };
+    assert!(run("a") == run("b"), "weights differ between identical runs");
+}

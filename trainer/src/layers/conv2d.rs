@@ -26,6 +26,9 @@ use std::ops::Range;
 
 /// Taps of the 3×3 kernel, row-major: tap t sits at (t / 3, t % 3).
 const TAPS: usize = 9;
+/// Samples per partial weight gradient in the backward pass: enough work per task for both cores,
+/// few enough partial sums to add.
+const SAMPLES_PER_PARTIAL_SUM: usize = 16;
 
 /// Where one tap reads in a flattened image: output pixel p reads pixel p + shift, for p in `range`
 /// except in the `edge` column, whose neighbour lies beyond the left or right border.
@@ -192,12 +195,15 @@ impl Layer for Conv2d {
         let samples = x.to_shape((batch, ins, pixels)).expect("input width is in·h·w");
         let grads = grad.to_shape((batch, outs, pixels)).expect("gradient width is out·h·w");
         let zeros = || (Array2::zeros(kernel_shape), Array1::zeros(outs));
-        let (kernel_grad, bias_grad) = samples
+        // Partial sums over fixed runs of samples, added up in order: with rayon's own splitting the
+        // float sums, and so the whole run, would change from one run to the next.
+        let partials: Vec<_> = samples
             .outer_iter()
             .into_par_iter()
             .zip(grads.outer_iter())
             .zip(dx_samples)
-            .fold(
+            .fold_chunks(
+                SAMPLES_PER_PARTIAL_SUM,
                 || (zeros(), Array2::zeros((side * TAPS, pixels))),
                 |((mut dk, mut db), mut cols), ((x, g), dx)| {
                     db.iter_mut().zip(g.outer_iter()).for_each(|(d, channel)| *d += channel.sum());
@@ -222,7 +228,9 @@ impl Layer for Conv2d {
                 },
             )
             .map(|(sums, _)| sums)
-            .reduce(zeros, |(k1, b1), (k2, b2)| (k1 + k2, b1 + b2));
+            .collect();
+        let (kernel_grad, bias_grad) =
+            partials.into_iter().reduce(|(k1, b1), (k2, b2)| (k1 + k2, b1 + b2)).unwrap_or_else(zeros);
         self.bias_grad = bias_grad;
         if unfold_grad {
             for (ri, &v) in kernel_grad.indexed_iter() {
