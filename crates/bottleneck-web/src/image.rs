@@ -38,7 +38,10 @@ mod tests {
             preprocess(&ink, 100, 80).unwrap(),
             bottleneck::to_mnist(&ink, 100, 80).unwrap()
         );
-        assert_eq!(preprocess(&[0.0; 12], 4, 3).unwrap(), vec![0.0; IMAGE_PIXELS]);
+        assert_eq!(
+            preprocess(&[0.0; 12], 4, 3).unwrap(),
+            vec![0.0; IMAGE_PIXELS]
+        );
         assert!(matches!(
             preprocess(&[0.0; 12], 5, 3),
             Err(WebError::Shared(bottleneck::Error::WrongLength { .. }))

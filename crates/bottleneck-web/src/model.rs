@@ -85,7 +85,7 @@ impl ModelKind {
 #[wasm_bindgen]
 pub struct AutoencoderModel {
     kind: ModelKind,
-    /// The plan is shared with `state`, which holds it alive; kept for `input_len`/`output_len`.
+    /// The optimized plan's execution state, which holds the plan; reused by every run.
     state: TypedSimpleState,
     /// Reused for every run: refilled in place once tract has dropped its reference.
     input: Arc<Tensor>,
@@ -102,9 +102,6 @@ impl AutoencoderModel {
                 max: MAX_MODEL_BYTES,
             });
         }
-        let unreadable = |error: TractError| WebError::UnreadableModel {
-            reason: format!("{error:#}"),
-        };
         let model = tract_onnx::onnx()
             .model_for_read(&mut &bytes[..])
             .map_err(unreadable)?
@@ -117,7 +114,9 @@ impl AutoencoderModel {
             .map_err(unreadable)?;
         let state = TypedSimpleState::new(&plan).map_err(unreadable)?;
         let (input_shape, _) = kind.shapes();
-        let batch_of_one: Vec<usize> = std::iter::once(1).chain(input_shape.iter().copied()).collect();
+        let batch_of_one: Vec<usize> = std::iter::once(1)
+            .chain(input_shape.iter().copied())
+            .collect();
         let input = Tensor::zero::<f32>(&batch_of_one).map_err(unreadable)?;
         Ok(AutoencoderModel {
             kind,
@@ -148,9 +147,6 @@ impl AutoencoderModel {
     /// input has the wrong length or holds NaN or infinity.
     pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, WebError> {
         check_values(input, self.input_len(), "model input")?;
-        let failed = |error: TractError| WebError::Inference {
-            reason: format!("{error:#}"),
-        };
         // tract drops its references to the input when a run ends, so this copies in place; only
         // if an op kept one would make_mut clone the tensor first.
         Arc::make_mut(&mut self.input)
@@ -159,15 +155,15 @@ impl AutoencoderModel {
                 plain.as_slice_mut::<f32>()?.copy_from_slice(input);
                 Ok(())
             })
-            .map_err(failed)?;
+            .map_err(inference_failed)?;
         let outputs = self
             .state
             .run(tvec![TValue::from_const(Arc::clone(&self.input))])
-            .map_err(failed)?;
+            .map_err(inference_failed)?;
         let output = outputs[0]
             .try_as_plain_ram()
             .and_then(|plain| plain.as_slice::<f32>().map(<[f32]>::to_vec))
-            .map_err(failed)?;
+            .map_err(inference_failed)?;
         check_values(&output, self.output_len(), "model output")?;
         Ok(output)
     }
@@ -180,15 +176,15 @@ fn fix_batch_to_one(model: TypedModel) -> Result<(TypedModel, ModelKind), WebErr
         fact.map(|fact| fact.shape.iter().cloned().collect())
             .unwrap_or_default()
     };
-    let (input, output) = (shape_of(model.input_fact(0)), shape_of(model.output_fact(0)));
+    let (input, output) = (
+        shape_of(model.input_fact(0)),
+        shape_of(model.output_fact(0)),
+    );
     let found = || WebError::UnsupportedShape {
-        found: format!(
-            "{} input(s) {} → {} output(s) {}",
-            model.inputs.len(),
-            dims_text(&input),
-            model.outputs.len(),
-            dims_text(&output)
-        ),
+        found: match (model.inputs.len(), model.outputs.len()) {
+            (1, 1) => format!("{} → {}", dims_text(&input), dims_text(&output)),
+            (inputs, outputs) => format!("{inputs} inputs to {outputs} outputs"),
+        },
     };
     if model.inputs.len() != 1 || model.outputs.len() != 1 {
         return Err(found());
@@ -202,18 +198,29 @@ fn fix_batch_to_one(model: TypedModel) -> Result<(TypedModel, ModelKind), WebErr
         .flat_map(|dim| dim.symbols())
         .map(|symbol| (symbol, TDim::Val(1)))
         .collect();
-    let model = model
-        .set_symbols(&bindings)
-        .map_err(|error| WebError::UnreadableModel {
-            reason: format!("{error:#}"),
-        })?;
+    let model = model.set_symbols(&bindings).map_err(unreadable)?;
     // Binding the batch may still leave it other than 1 (a fixed batch of 8, say): refuse that.
-    let is_batch_of_one =
-        |fact: TractResult<&TypedFact>| fact.is_ok_and(|fact| fact.shape.first() == Some(&1.into()));
+    let is_batch_of_one = |fact: TractResult<&TypedFact>| {
+        fact.is_ok_and(|fact| fact.shape.first() == Some(&1.into()))
+    };
     if !is_batch_of_one(model.input_fact(0)) || !is_batch_of_one(model.output_fact(0)) {
         return Err(found());
     }
     Ok((model, kind))
+}
+
+/// tract's reason for refusing a model at load time.
+fn unreadable(error: TractError) -> WebError {
+    WebError::UnreadableModel {
+        reason: format!("{error:#}"),
+    }
+}
+
+/// tract's reason for failing to run a model that loaded.
+fn inference_failed(error: TractError) -> WebError {
+    WebError::Inference {
+        reason: format!("{error:#}"),
+    }
 }
 
 /// The fixed dimensions after the batch dimension, or None if any of them is symbolic.
@@ -272,14 +279,21 @@ mod tests {
         ] {
             let mut model = AutoencoderModel::load(&exported(TrainerKind::Dense, part)).unwrap();
             assert_eq!(model.kind(), kind);
-            assert_eq!((model.input_len(), model.output_len()), (input_len, output_len));
+            assert_eq!(
+                (model.input_len(), model.output_len()),
+                (input_len, output_len)
+            );
             let input = digit_like_input()[..input_len].to_vec();
             let first = model.run(&input).unwrap();
             assert_eq!(first.len(), output_len);
             // The reused state and input buffer must not leak one run into the next.
             model.run(&vec![0.0; input_len]).unwrap();
             assert_eq!(model.run(&input).unwrap(), first);
-            assert_eq!(Arc::strong_count(&model.input), 1, "tract kept the input buffer");
+            assert_eq!(
+                Arc::strong_count(&model.input),
+                1,
+                "tract kept the input buffer"
+            );
         }
     }
 
@@ -337,7 +351,10 @@ mod tests {
             let WebError::UnsupportedShape { found } = &error else {
                 panic!("{shape:?}: {error}");
             };
-            assert!(found.contains(&format!("{}]", shape[shape.len() - 1])), "{found}");
+            assert!(
+                found.contains(&format!("{}]", shape[shape.len() - 1])),
+                "{found}"
+            );
         }
         // Same shape in and out is a known kind even when the model is a bare Relu.
         assert_eq!(

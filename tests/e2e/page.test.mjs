@@ -1,0 +1,148 @@
+// End-to-end tests of the built page (dist/, made by `trunk build --release`) in Debian's
+// Chromium, driven by playwright-core. The page is served from a sub-path on 127.0.0.1 to prove
+// every URL in it is relative. Screenshots go to tests/artifacts/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startStaticServer } from '../../scripts/static-server.mjs';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const dist = `${repo}dist`;
+const artifacts = `${repo}tests/artifacts`;
+
+// Chromium as root in a sandbox with no outside network: these flags stop its own background
+// connections, which would otherwise fail (and count as requests leaving the origin).
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic',
+];
+
+let server;
+let pageUrl;
+let browser;
+let page;
+const consoleErrors = [];
+const foreignRequests = [];
+let coldStartMs;
+
+before(async () => {
+  assert.ok(existsSync(`${dist}/index.html`), 'dist/ is missing: run `trunk build --release` first');
+  mkdirSync(artifacts, { recursive: true });
+  ({ server, url: pageUrl } = await startStaticServer({ root: dist, prefix: '/some/sub/path/' }));
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+  const origin = new URL(pageUrl).origin;
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  page.context().on('request', (request) => {
+    if (new URL(request.url()).origin !== origin) foreignRequests.push(request.url());
+  });
+  await page.goto(pageUrl);
+  // The first reconstruction (of the blank pad) is shown as soon as the models are loaded.
+  await page.locator('#timing').filter({ hasText: 'Inference' }).waitFor({ timeout: 20_000 });
+  coldStartMs = await page.evaluate(() => performance.now());
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** The 28×28 grey levels (0 to 1) of a result canvas. */
+function canvasPixels(id) {
+  return page.evaluate((canvasId) => {
+    const canvas = document.getElementById(canvasId);
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    return Array.from({ length: canvas.width * canvas.height }, (_, i) => data[i * 4] / 255);
+  }, id);
+}
+
+function correlation(a, b) {
+  const mean = (values) => values.reduce((sum, v) => sum + v, 0) / values.length;
+  const [meanA, meanB] = [mean(a), mean(b)];
+  let [covariance, varianceA, varianceB] = [0, 0, 0];
+  a.forEach((v, i) => {
+    covariance += (v - meanA) * (b[i] - meanB);
+    varianceA += (v - meanA) ** 2;
+    varianceB += (b[i] - meanB) ** 2;
+  });
+  return covariance / Math.sqrt(varianceA * varianceB);
+}
+
+/** Draws a "7" on the pad with real mouse input, which the browser turns into pointer events. */
+async function drawSeven() {
+  const box = await page.locator('#pad').boundingBox();
+  const at = (x, y) => [box.x + x * box.width, box.y + y * box.height];
+  const path = [[0.25, 0.2], [0.75, 0.2], [0.6, 0.45], [0.45, 0.85]];
+  await page.mouse.move(...at(...path[0]));
+  await page.mouse.down();
+  for (const point of path.slice(1)) await page.mouse.move(...at(...point), { steps: 12 });
+  await page.mouse.up();
+}
+
+async function scoreText() {
+  return page.locator('#score').textContent();
+}
+
+test('the page starts and shows its first reconstruction', async (t) => {
+  t.diagnostic(`cold start: ${coldStartMs.toFixed(0)} ms from navigation to the first reconstruction`);
+  t.diagnostic(await page.locator('#status').textContent());
+  assert.match(await page.locator('#conv-status').textContent(), /denoiser|^$/);
+});
+
+test('a drawn digit is preprocessed, rebuilt and scored', async () => {
+  await drawSeven();
+  await page.locator('#score').filter({ hasText: /^Error \d/ }).waitFor();
+  // Updates are throttled to one in flight, so let the last one land before reading pixels.
+  await page.waitForTimeout(300);
+  const input = await canvasPixels('input');
+  const reconstruction = await canvasPixels('reconstruction');
+  assert.ok(input.some((v) => v > 0.5), 'the 28×28 input shows the drawing');
+  const r = correlation(input, reconstruction);
+  assert.ok(r > 0.5, `reconstruction correlates with the input: r = ${r.toFixed(3)}`);
+  assert.match(await scoreText(), /above \d+(\.\d)? % of validation digits/);
+  await page.screenshot({ path: `${artifacts}/drawn-seven.png`, fullPage: true });
+});
+
+test('the noise slider changes the noisy image', async () => {
+  const before = await canvasPixels('noisy');
+  await page.locator('#noise-strength').fill('90');
+  await page.waitForFunction(
+    (previous) => {
+      const canvas = document.getElementById('noisy');
+      const data = canvas.getContext('2d').getImageData(0, 0, 28, 28).data;
+      return Array.from({ length: 784 }, (_, i) => data[i * 4] / 255)
+        .some((v, i) => Math.abs(v - previous[i]) > 0.01);
+    },
+    before,
+  );
+});
+
+test('an empty canvas scores without NaN', async () => {
+  await page.locator('#clear').click();
+  await page.waitForTimeout(300);
+  const text = await scoreText();
+  assert.doesNotMatch(text, /NaN/);
+  assert.match(text, /^Error \d/);
+});
+
+test('a broken model upload shows an error and the page keeps working', async () => {
+  await page.locator('#upload').setInputFiles({
+    name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('not a model'),
+  });
+  await page.locator('#upload-status').filter({ hasText: /^Error: .*ONNX/ }).waitFor();
+  await page.locator('#clear').click();
+  await drawSeven();
+  await page.locator('#score').filter({ hasText: /^Error \d/ }).waitFor();
+  assert.ok((await canvasPixels('reconstruction')).some((v) => v > 0.5));
+  await page.screenshot({ path: `${artifacts}/broken-upload.png`, fullPage: true });
+});
+
+test('no console errors and no requests outside the origin', () => {
+  assert.deepEqual(consoleErrors, []);
+  assert.deepEqual(foreignRequests, []);
+});

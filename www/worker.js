@@ -1,0 +1,104 @@
+// The worker owns the wasm module and the models; the page posts drawings and gets images and
+// numbers back, so inference never blocks drawing. All model logic is in Rust (bottleneck-web).
+import init, {
+  AutoencoderModel, AnomalyScale, ModelKind, preprocess, addNoise,
+} from './bottleneck-web.js';
+
+let dense = null;
+let conv = null;
+let scale = null;
+
+async function fetchBytes(path) {
+  const response = await fetch(path);
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function load() {
+  const started = performance.now();
+  const [available] = await Promise.all([
+    fetch('models/index.json').then((r) => r.json()),
+    init(), // finds bottleneck-web_bg.wasm next to bottleneck-web.js
+  ]);
+  const [denseBytes, card] = await Promise.all([
+    fetchBytes('models/dense.onnx'),
+    fetch('models/dense.json').then((r) => r.text()),
+  ]);
+  dense = AutoencoderModel.load(denseBytes);
+  scale = AnomalyScale.fromCardJson(card);
+  // The denoiser is optional: the page works without it and says why.
+  let convMessage = null;
+  if (!available.includes('conv.onnx')) {
+    convMessage = 'The denoiser (conv.onnx) has not been trained yet.';
+  } else {
+    try {
+      conv = AutoencoderModel.load(await fetchBytes('models/conv.onnx'));
+    } catch (error) {
+      convMessage = `The denoiser could not be loaded: ${error.message}`;
+    }
+  }
+  return {
+    type: 'ready',
+    loadMs: performance.now() - started,
+    convMessage,
+    histogram: { counts: scale.histogramCounts, lo: scale.histogramLo, hi: scale.histogramHi },
+  };
+}
+
+function infer({ ink, width, height, noise, seed }) {
+  const input = preprocess(ink, width, height);
+  const noisy = addNoise(input, noise, BigInt(seed));
+  let started = performance.now();
+  const reconstruction = dense.run(input);
+  const denseMs = performance.now() - started;
+  const score = scale.score(input, reconstruction);
+  const scoreFields = { error: score.error, percentile: score.percentile, unusual: score.unusual };
+  score.free();
+  let denoised = null;
+  let convMs = null;
+  if (conv) {
+    started = performance.now();
+    denoised = conv.run(noisy);
+    convMs = performance.now() - started;
+  }
+  return {
+    type: 'result',
+    input, noisy, reconstruction, denoised,
+    score: scoreFields,
+    denseMs, convMs,
+  };
+}
+
+// Replaces the model of the uploaded kind; a file that fails leaves the current models in place.
+function upload({ name, bytes }) {
+  const model = AutoencoderModel.load(new Uint8Array(bytes));
+  if (model.kind === ModelKind.Reconstruct) {
+    dense.free();
+    dense = model;
+    return { type: 'uploaded', message: `Now using ${name} as the dense autoencoder.` };
+  }
+  if (model.kind === ModelKind.Denoise) {
+    conv?.free();
+    conv = model;
+    return { type: 'uploaded', message: `Now using ${name} as the denoiser.` };
+  }
+  const half = model.kind === ModelKind.Encode ? 'encoder' : 'decoder';
+  model.free();
+  throw new Error(`${name} is only the ${half} half of an autoencoder; the page needs a whole one`);
+}
+
+const handlers = { load, infer, upload };
+
+self.onmessage = async ({ data }) => {
+  try {
+    self.postMessage(await handlers[data.type](data));
+  } catch (error) {
+    // A RuntimeError means the wasm instance trapped (a bug): the page must restart the worker.
+    self.postMessage({
+      type: 'failed',
+      request: data.type,
+      message: error?.message ?? String(error),
+      fatal: error instanceof WebAssembly.RuntimeError,
+    });
+  }
+};
