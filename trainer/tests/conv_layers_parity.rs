@@ -66,34 +66,3 @@ fn small_conv_autoencoder_matches_tract() {
     ];
     assert_parity(layers, &[1, 8, 8], &[1, 8, 8]);
 }
-
-#[test]
-#[ignore]
-fn probe_model_step() {
-    use trainer::loss::{BinaryCrossEntropy, Loss};
-    use trainer::model::{Model, ModelKind};
-    use trainer::optim::{Adadelta, Optimizer};
-    use std::time::Instant;
-    let mut model = Model::new(ModelKind::Conv, 0);
-    let mut opt = Adadelta::new(1.0);
-    let mut rng = Rng::new(3);
-    let x = Array2::from_shape_simple_fn((256, 784), || rng.uniform());
-    let upto = model.len() - 1;
-    let mut t = [0.0f64; 4];
-    let reps = 30;
-    for i in 0..reps + 3 {
-        let s0 = Instant::now();
-        let p = model.forward(x.clone(), true, upto);
-        let s1 = Instant::now();
-        let (_l, g) = BinaryCrossEntropy.loss_and_grad(&p, &x);
-        let s2 = Instant::now();
-        model.backward(g, upto);
-        let s3 = Instant::now();
-        opt.step(model.params());
-        let s4 = Instant::now();
-        if i >= 3 {
-            for (k, d) in [s1 - s0, s2 - s1, s3 - s2, s4 - s3].iter().enumerate() { t[k] += d.as_secs_f64() * 1e3 / reps as f64; }
-        }
-    }
-    println!("fwd {:.1} loss {:.1} bwd {:.1} opt {:.1} total {:.1} ms/step -> epoch(235 steps) {:.1} s", t[0], t[1], t[2], t[3], t.iter().sum::<f64>(), t.iter().sum::<f64>() * 235.0 / 1e3);
-}

@@ -12,15 +12,14 @@ pub struct MaxPool2d {
     channels: usize,
     height: usize,
     width: usize,
-    /// The training forward pass's input: backward finds each window's maximum in it again, which
-    /// is cheaper than storing where it was.
-    input: Option<Array2<f32>>,
+    /// For every output of the training forward pass, the index in its sample of the input it took.
+    argmax: Option<Array2<u32>>,
 }
 
 impl MaxPool2d {
     /// Pooling for `channels` maps of `height`×`width`, halving both (rounding down).
     pub fn new(channels: usize, height: usize, width: usize) -> MaxPool2d {
-        MaxPool2d { channels, height, width, input: None }
+        MaxPool2d { channels, height, width, argmax: None }
     }
 
     /// Output pixels per channel.
@@ -28,19 +27,21 @@ impl MaxPool2d {
         (self.height / 2) * (self.width / 2)
     }
 
-    /// Calls `visit(output index, input index)` for every window of one sample, with the input
-    /// index of the window's first largest value (row-major, as TensorFlow breaks ties).
-    fn windows(&self, sample: &[f32], mut visit: impl FnMut(usize, usize)) {
+    /// Pools one sample into `y`, noting in `argmax` the sample index each output was taken from:
+    /// the window's first largest value, row-major, as TensorFlow breaks ties.
+    fn pool(&self, x: &[f32], y: &mut [f32], argmax: &mut [u32]) {
         let (width, plane) = (self.width, self.height * self.width);
-        let mut output = 0;
-        for (c, channel) in sample.chunks_exact(plane).enumerate() {
-            for (row_pair, top_row) in channel.chunks_exact(2 * width).enumerate() {
-                let (top, bottom) = top_row.split_at(width);
-                for (x, (a, b)) in top.chunks_exact(2).zip(bottom.chunks_exact(2)).enumerate() {
+        let mut outputs = y.iter_mut().zip(argmax);
+        for (c, channel) in x.chunks_exact(plane).enumerate() {
+            for (pair, rows) in channel.chunks_exact(2 * width).enumerate() {
+                let (top, bottom) = rows.split_at(width);
+                for (i, (a, b)) in top.chunks_exact(2).zip(bottom.chunks_exact(2)).enumerate() {
                     let candidates = [(a[0], 0), (a[1], 1), (b[0], width), (b[1], width + 1)];
-                    let (_, offset) = candidates.into_iter().fold(candidates[0], |best, c| if c.0 > best.0 { c } else { best });
-                    visit(output, c * plane + row_pair * 2 * width + 2 * x + offset);
-                    output += 1;
+                    let (max, offset) =
+                        candidates.into_iter().fold(candidates[0], |best, next| if next.0 > best.0 { next } else { best });
+                    let (y, argmax) = outputs.next().expect("one output per window");
+                    *y = max;
+                    *argmax = (c * plane + 2 * (pair * width + i) + offset) as u32;
                 }
             }
         }
@@ -53,32 +54,32 @@ impl Layer for MaxPool2d {
     }
 
     fn forward(&mut self, x: Array2<f32>, train: bool) -> Array2<f32> {
-        let mut y = Fresh::new(x.nrows(), self.channels, self.pooled());
-        {
-            let x = x.as_standard_layout();
-            x.axis_iter(Axis(0)).into_par_iter().zip(y.samples()).for_each(|(x, y)| {
-                let x = x.to_slice().expect("standard layout rows are contiguous");
-                let mut y = y.fill(|_| 0.0);
-                let y = y.as_slice_mut().expect("fresh samples are contiguous");
-                self.windows(x, |out, at| y[out] = x[at]);
-            });
-        }
+        let (batch, pooled) = (x.nrows(), self.pooled());
+        let mut y = Fresh::new(batch, self.channels, pooled);
+        let mut argmax = Fresh::new(batch, self.channels, pooled);
+        let x = x.as_standard_layout();
+        x.axis_iter(Axis(0)).into_par_iter().zip(y.samples()).zip(argmax.samples()).for_each(|((x, y), argmax)| {
+            let (mut y, mut argmax) = (y.fill(|_| 0.0), argmax.fill(|_| 0));
+            let x = x.to_slice().expect("standard layout rows are contiguous");
+            self.pool(x, y.as_slice_mut().expect("fresh samples are contiguous"), argmax.as_slice_mut().expect("fresh samples are contiguous"));
+        });
         if train {
-            self.input = Some(x);
+            self.argmax = Some(argmax.finish());
         }
         y.finish()
     }
 
     fn backward(&mut self, grad: Array2<f32>, _need_input_grad: bool) -> Option<Array2<f32>> {
-        let x = self.input.take().expect("MaxPool2d::backward without a training forward");
-        let mut dx = Fresh::new(x.nrows(), self.channels, self.height * self.width);
-        let (x, grad) = (x.as_standard_layout(), grad.as_standard_layout());
-        x.axis_iter(Axis(0)).into_par_iter().zip(grad.axis_iter(Axis(0))).zip(dx.samples()).for_each(|((x, g), dx)| {
-            let (x, g) = (x.to_slice().expect("contiguous row"), g.to_slice().expect("contiguous row"));
-            let mut dx = dx.fill(|_| 0.0);
-            let dx = dx.as_slice_mut().expect("fresh samples are contiguous");
-            self.windows(x, |out, at| dx[at] = g[out]);
-        });
+        let argmax = self.argmax.take().expect("MaxPool2d::backward without a training forward");
+        let mut dx = Fresh::new(grad.nrows(), self.channels, self.height * self.width);
+        let grad = grad.as_standard_layout();
+        grad.axis_iter(Axis(0)).into_par_iter().zip(argmax.axis_iter(Axis(0))).zip(dx.samples()).for_each(
+            |((g, argmax), dx)| {
+                let mut dx = dx.fill(|_| 0.0);
+                let dx = dx.as_slice_mut().expect("fresh samples are contiguous");
+                g.iter().zip(argmax).for_each(|(&g, &at)| dx[at as usize] = g);
+            },
+        );
         Some(dx.finish())
     }
 

