@@ -74,25 +74,67 @@ impl AnomalyScale {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bottleneck::{DatasetInfo, TrainingInfo, TrainingResults};
 
-    const CARD: &str = include_str!("../../../www/models/dense.json");
+    /// A card whose validation errors are 0.1, 0.2, …, 10.0, written as the trainer writes it.
+    fn card_json() -> String {
+        let errors: Vec<f32> = (1..=100).map(|i| i as f32 / 10.0).collect();
+        ModelCard {
+            model: "dense".into(),
+            architecture: vec!["Dense 784→10".into(), "Dense 10→784, sigmoid".into()],
+            input_shape: vec![IMAGE_PIXELS],
+            dataset: DatasetInfo {
+                name: "synthetic".into(),
+                train_count: 100,
+                val_count: errors.len(),
+            },
+            training: TrainingInfo {
+                epochs: 1,
+                steps: 1,
+                batch: 100,
+                seed: 0,
+                optimizer: "adam".into(),
+                learning_rate: 1e-3,
+                loss: "mse".into(),
+                recipe: "test".into(),
+                noise: None,
+            },
+            results: TrainingResults {
+                final_train_loss: 0.1,
+                final_val_loss: 0.1,
+                wall_time_s: 1.0,
+                seconds_per_epoch: 1.0,
+            },
+            val_error: ErrorDistribution::from_errors(&errors, 20).unwrap(),
+            denoising: None,
+        }
+        .to_json_pretty()
+    }
+
+    /// A reconstruction at L2 distance `error` from an all-zero input.
+    fn at_distance(error: f32) -> Vec<f32> {
+        let mut output = vec![0.0; IMAGE_PIXELS];
+        output[0] = error;
+        output
+    }
 
     #[test]
     fn scores_place_errors_on_the_cards_distribution() {
-        let scale = AnomalyScale::from_card_json(CARD).unwrap();
+        let scale = AnomalyScale::from_card_json(&card_json()).unwrap();
         let input = vec![0.0; IMAGE_PIXELS];
         let perfect = scale.score(&input, &input).unwrap();
-        assert_eq!(perfect.error, 0.0);
-        assert_eq!(perfect.percentile, 0.0);
-        assert!(!perfect.unusual);
-        let mut far = input.clone();
-        far[..100].fill(1.0);
-        let far = scale.score(&input, &far).unwrap();
-        assert_eq!(far.error, 10.0);
-        assert_eq!(far.percentile, 100.0);
-        assert!(far.unusual);
-        assert_eq!(scale.histogram_counts().len(), 40);
-        assert!(scale.histogram_lo() < scale.histogram_hi());
+        assert_eq!(
+            (perfect.error, perfect.percentile, perfect.unusual),
+            (0.0, 0.0, false)
+        );
+        let median = scale.score(&input, &at_distance(5.0)).unwrap();
+        // Exactly 50 of the errors are ≤ 5.0; the histogram's 0.5-wide bins place it within a point.
+        assert!((median.percentile - 50.0).abs() <= 1.0, "{median:?}");
+        assert!(!median.unusual);
+        let far = scale.score(&input, &at_distance(10.5)).unwrap();
+        assert_eq!((far.percentile, far.unusual), (100.0, true));
+        assert_eq!(scale.histogram_counts().len(), 20);
+        assert_eq!((scale.histogram_lo(), scale.histogram_hi()), (0.0, 10.0));
     }
 
     #[test]
@@ -101,7 +143,7 @@ mod tests {
             AnomalyScale::from_card_json("{}"),
             Err(WebError::Shared(bottleneck::Error::InvalidCard { .. }))
         ));
-        let scale = AnomalyScale::from_card_json(CARD).unwrap();
+        let scale = AnomalyScale::from_card_json(&card_json()).unwrap();
         let image = vec![0.0; IMAGE_PIXELS];
         assert!(matches!(
             scale.score(&image, &image[1..]),
