@@ -183,5 +183,7 @@ function restartWorker() {
   startWorker();
 }
 
+// `?embed` shows only the drawing, results and score, for an iframe on another page.
+document.body.classList.toggle('embed', new URLSearchParams(location.search).has('embed'));
 redrawPad();
 startWorker();

@@ -142,6 +142,17 @@ test('a broken model upload shows an error and the page keeps working', async ()
   await page.screenshot({ path: `${artifacts}/broken-upload.png`, fullPage: true });
 });
 
+test('embed mode shows the demo without the page around it', async () => {
+  const embedded = await browser.newPage({ viewport: { width: 400, height: 800 } });
+  embedded.on('pageerror', (error) => consoleErrors.push(error.message));
+  await embedded.goto(`${pageUrl}?embed`);
+  await embedded.locator('#timing').filter({ hasText: 'Inference' }).waitFor({ state: 'attached' });
+  assert.equal(await embedded.locator('header').isVisible(), false);
+  assert.equal(await embedded.locator('#pad').isVisible(), true);
+  await embedded.screenshot({ path: `${artifacts}/embed-phone-width.png`, fullPage: true });
+  await embedded.close();
+});
+
 test('no console errors and no requests outside the origin', () => {
   assert.deepEqual(consoleErrors, []);
   assert.deepEqual(foreignRequests, []);
