@@ -135,6 +135,7 @@ function showResult(result) {
 // One handler per reply type of worker.js.
 const replies = {
   ready(data) {
+    restarts = 0;
     histogram = data.histogram;
     statusLine.textContent = `Models loaded in ${data.loadMs.toFixed(0)} ms.`;
     $('conv-status').textContent = data.convMessage ?? '';
@@ -175,10 +176,20 @@ function startWorker() {
   worker.postMessage({ type: 'load' });
 }
 
+// A worker that cannot even start (say its wasm failed to download) would otherwise be restarted
+// forever; after this many failures in a row the page stops and says so.
+const MAX_RESTARTS = 3;
+let restarts = 0;
+
 function restartWorker() {
   worker.terminate();
   histogram = null;
   $('upload').disabled = true;
+  restarts += 1;
+  if (restarts > MAX_RESTARTS) {
+    statusLine.textContent = 'The model worker keeps failing: reload the page to try again.';
+    return;
+  }
   statusLine.textContent = 'The model worker stopped; restarting it…';
   startWorker();
 }
