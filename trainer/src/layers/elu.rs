@@ -4,9 +4,10 @@
 //! `expm1f`, which took an eighth of the training time; the two differ by under 1e-6 in absolute
 //! terms, and tract computes ELU as exp(x) − 1 too.
 //!
-//! The element-wise layers run on one thread on purpose: when both cores wrote halves of an
-//! activation, the next matrix product reading it ran at half speed (146 against 270 GFLOPS,
-//! measured on the dense model's backward pass), which cost more than the second core saved.
+//! ELU and Sigmoid run on one thread on purpose: in the dense model, when both cores wrote halves
+//! of an activation, the next matrix product reading it ran at half speed (146 against 270 GFLOPS,
+//! measured on its backward pass), which cost more than the second core saved. (The conv model's
+//! ReLU measured the other way, so it runs on both.)
 
 use super::Layer;
 use crate::fastexp::exp;
