@@ -114,3 +114,20 @@ fn the_same_seed_gives_the_same_run() {
     let losses = |csv: &str| csv.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect::<Vec<_>>();
     assert_eq!(losses(&a.1), losses(&b.1));
 }
+
+#[test]
+fn images_of_another_size_are_refused_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny");
+    std::fs::create_dir_all(&data).unwrap();
+    let images = vec![0u8; 4 * 10 * 10];
+    for (images_file, labels_file) in [
+        ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+        ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+    ] {
+        trainer::data::write_images_gz(&data.join(images_file), 4, 10, 10, &images).unwrap();
+        trainer::data::write_labels_gz(&data.join(labels_file), &[0, 1, 2, 3]).unwrap();
+    }
+    let err = commands::train::run(&args(&data, &dir.path().join("out"), 1)).unwrap_err();
+    assert!(err.to_string().contains("28×28") && err.to_string().contains("10×10"), "{err}");
+}

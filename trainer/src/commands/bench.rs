@@ -1,6 +1,6 @@
 //! `bench`: seconds per training epoch at full scale, against the Keras reference.
 
-use super::train::{fit, validation_inputs};
+use super::train::{ensure_mnist_sized, fit, validation_inputs};
 use crate::cli::BenchArgs;
 use crate::data::load_dir;
 use crate::model::ModelKind;
@@ -20,6 +20,7 @@ fn keras_seconds_per_epoch(kind: ModelKind) -> f64 {
 /// Runs `trainer bench`: prints one line per epoch, then one JSON line with the figures.
 pub fn run(args: &BenchArgs) -> Result<()> {
     let dataset = load_dir(&args.data)?;
+    ensure_mnist_sized(&dataset)?;
     let train_x = dataset.train.images.as_array();
     let val_x = dataset.test.images.as_array();
     let recipe = Recipe::seed(args.model, args.epochs, 0).with_overrides(args.batch, None, None, None)?;

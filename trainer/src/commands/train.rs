@@ -9,9 +9,11 @@ use crate::picture::denoising_png;
 use crate::plot::loss_curve_svg;
 use crate::recipe::Recipe;
 use crate::train::{EpochStats, Pairs, TrainOptions, train};
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use bottleneck::card::{DatasetInfo, DenoisingResults, ErrorDistribution, ModelCard, TrainingInfo, TrainingResults};
+use bottleneck::IMAGE_SIDE;
 use bottleneck::rng::derive_seed;
+use crate::data::Dataset;
 use ndarray::{Array2, ArrayView2};
 use prost::Message;
 use std::path::Path;
@@ -29,6 +31,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let recipe =
         Recipe::seed(args.model, args.epochs, args.seed).with_overrides(args.batch, args.optimizer, args.lr, args.noise.clone())?;
     let dataset = args.source.load()?;
+    ensure_mnist_sized(&dataset)?;
     let train_x = dataset.train.images.as_array();
     let val_x = dataset.test.images.as_array();
     println!(
@@ -101,6 +104,18 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         )),
         wall_time_s
     );
+    Ok(())
+}
+
+/// Both models take 28×28 images; anything else gets a message instead of a shape panic mid-run.
+pub fn ensure_mnist_sized(dataset: &Dataset) -> Result<()> {
+    let images = &dataset.train.images;
+    if (images.rows, images.cols) != (IMAGE_SIDE, IMAGE_SIDE) {
+        bail!(
+            "the models take {IMAGE_SIDE}×{IMAGE_SIDE} images, but {} holds {}×{} images: use an MNIST-format dataset",
+            dataset.name, images.rows, images.cols
+        );
+    }
     Ok(())
 }
 
