@@ -15,7 +15,7 @@
 //! most 288×784 floats) stay in the core's L2 cache and its product lands straight in its NCHW row.
 //! A batch-wide patch matrix (58 MB at 32×14×14) made every pass wait on memory instead.
 
-use super::fresh::{Fresh, Sample};
+use super::fresh::{Fresh, STANDARD};
 use super::{Layer, Param};
 use crate::gemm::matmul_into;
 use crate::onnx::{GraphBuilder, attr_ints};
@@ -156,7 +156,7 @@ impl Layer for Conv2d {
         let flipped = (!unfold_input).then(|| self.flipped());
         let side = self.in_channels.min(self.out_channels);
         {
-            let samples = x.to_shape((batch, self.in_channels, pixels)).expect("input width is in·h·w");
+            let samples = x.view().into_shape_with_order((batch, self.in_channels, pixels)).expect(STANDARD);
             samples.outer_iter().into_par_iter().zip(y.samples()).for_each_init(
                 || Array2::zeros((side * TAPS, pixels)),
                 |cols, (x, y)| {
@@ -181,46 +181,43 @@ impl Layer for Conv2d {
     }
 
     fn backward(&mut self, grad: Array2<f32>, need_input_grad: bool) -> Option<Array2<f32>> {
-        let x = self.input.take().expect("Conv2d::backward without a training forward");
+        let mut x = self.input.take().expect("Conv2d::backward without a training forward");
         let (batch, pixels) = (x.nrows(), self.height * self.width);
         let (ins, outs) = (self.in_channels, self.out_channels);
-        let mut dx = need_input_grad.then(|| Fresh::new(batch, ins, pixels));
-        let dx_samples: Vec<Option<Sample>> = match dx.as_mut() {
-            Some(dx) => dx.samples().map(Some).collect(),
-            None => (0..batch).map(|_| None).collect(),
-        };
         let unfold_grad = outs <= ins;
         let flipped = unfold_grad.then(|| self.flipped());
         let (side, kernel_shape) = if unfold_grad { (outs, (outs * TAPS, ins)) } else { (ins, (outs, ins * TAPS)) };
-        let samples = x.to_shape((batch, ins, pixels)).expect("input width is in·h·w");
-        let grads = grad.to_shape((batch, outs, pixels)).expect("gradient width is out·h·w");
+        let grads = grad.view().into_shape_with_order((batch, outs, pixels)).expect(STANDARD);
         let zeros = || (Array2::zeros(kernel_shape), Array1::zeros(outs));
-        // Partial sums over fixed runs of samples, added up in order: with rayon's own splitting the
-        // float sums, and so the whole run, would change from one run to the next.
+        // Each sample's input gradient overwrites the sample once its last use is past, so no
+        // batch-sized array is allocated. The weight gradient is summed over fixed runs of samples,
+        // then in order: with rayon's own splitting the float sums, and so the whole training run,
+        // would change from one run to the next.
+        let mut samples = x.view_mut().into_shape_with_order((batch, ins, pixels)).expect(STANDARD);
         let partials: Vec<_> = samples
-            .outer_iter()
+            .outer_iter_mut()
             .into_par_iter()
             .zip(grads.outer_iter())
-            .zip(dx_samples)
             .fold_chunks(
                 SAMPLES_PER_PARTIAL_SUM,
                 || (zeros(), Array2::zeros((side * TAPS, pixels))),
-                |((mut dk, mut db), mut cols), ((x, g), dx)| {
+                |((mut dk, mut db), mut cols), (mut x, g)| {
                     db.iter_mut().zip(g.outer_iter()).for_each(|(d, channel)| *d += channel.sum());
                     match &flipped {
                         Some(f) => {
                             self.unfold(g, &mut cols);
                             matmul_into(cols.view(), x.t(), &mut dk.view_mut(), true);
-                            if let Some(dx) = dx {
-                                matmul_into(f.t(), cols.view(), &mut dx.fill(|_| 0.0), false);
+                            if need_input_grad {
+                                matmul_into(f.t(), cols.view(), &mut x, false);
                             }
                         }
                         None => {
-                            self.unfold(x, &mut cols);
+                            self.unfold(x.view(), &mut cols);
                             matmul_into(g, cols.t(), &mut dk.view_mut(), true);
-                            if let Some(dx) = dx {
+                            if need_input_grad {
                                 matmul_into(self.weights.t(), g, &mut cols.view_mut(), false);
-                                self.fold(&mut cols, dx.fill(|_| 0.0));
+                                x.fill(0.0);
+                                self.fold(&mut cols, x);
                             }
                         }
                     }
@@ -240,7 +237,7 @@ impl Layer for Conv2d {
         } else {
             self.weights_grad = kernel_grad;
         }
-        dx.map(Fresh::finish)
+        need_input_grad.then_some(x)
     }
 
     fn params(&mut self) -> Vec<Param<'_>> {

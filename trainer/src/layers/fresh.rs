@@ -10,27 +10,30 @@ use rayon::prelude::*;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// What the spatial layers require of the arrays they split into samples.
+pub const STANDARD: &str = "activations are standard-layout `[batch, c·h·w]` arrays";
+
 /// A `[batch, channels, pixels]` array whose samples are filled in a parallel loop.
-pub struct Fresh<A = f32> {
-    data: Array3<MaybeUninit<A>>,
+pub struct Fresh {
+    data: Array3<MaybeUninit<f32>>,
     /// Samples filled since the last call to `samples`; `finish` requires all of them.
     filled: AtomicUsize,
 }
 
 /// One not yet initialised sample of a `Fresh` array.
-pub struct Sample<'a, A = f32> {
-    view: ArrayViewMut2<'a, MaybeUninit<A>>,
+pub struct Sample<'a> {
+    view: ArrayViewMut2<'a, MaybeUninit<f32>>,
     filled: &'a AtomicUsize,
 }
 
-impl<A: Copy + Send + Sync> Fresh<A> {
+impl Fresh {
     /// Allocates the array without touching it.
-    pub fn new(batch: usize, channels: usize, pixels: usize) -> Fresh<A> {
+    pub fn new(batch: usize, channels: usize, pixels: usize) -> Fresh {
         Fresh { data: Array3::uninit((batch, channels, pixels)), filled: AtomicUsize::new(0) }
     }
 
     /// The samples in order, for a parallel loop that fills every one of them.
-    pub fn samples(&mut self) -> impl IndexedParallelIterator<Item = Sample<'_, A>> {
+    pub fn samples(&mut self) -> impl IndexedParallelIterator<Item = Sample<'_>> {
         // Counting restarts: only a loop that fills every sample handed out here makes `finish` pass.
         *self.filled.get_mut() = 0;
         let filled = &self.filled;
@@ -38,7 +41,7 @@ impl<A: Copy + Send + Sync> Fresh<A> {
     }
 
     /// The array as `[batch, channels·pixels]`. Panics unless the last loop filled every sample.
-    pub fn finish(self) -> Array2<A> {
+    pub fn finish(self) -> Array2<f32> {
         let (batch, channels, pixels) = self.data.dim();
         assert_eq!(self.filled.into_inner(), batch, "a layer left samples of its output unfilled");
         // SAFETY: `samples` hands each sample out once per call and `Sample::fill`, the only way to
@@ -48,9 +51,9 @@ impl<A: Copy + Send + Sync> Fresh<A> {
     }
 }
 
-impl<'a, A: Copy> Sample<'a, A> {
+impl<'a> Sample<'a> {
     /// Sets every channel c of the sample to `value(c)` and returns it, initialised.
-    pub fn fill(mut self, value: impl Fn(usize) -> A) -> ArrayViewMut2<'a, A> {
+    pub fn fill(mut self, value: impl Fn(usize) -> f32) -> ArrayViewMut2<'a, f32> {
         for (c, mut channel) in self.view.outer_iter_mut().enumerate() {
             channel.fill(MaybeUninit::new(value(c)));
         }
@@ -66,7 +69,7 @@ mod tests {
 
     #[test]
     fn filled_samples_make_the_array() {
-        let mut fresh: Fresh = Fresh::new(3, 2, 4);
+        let mut fresh = Fresh::new(3, 2, 4);
         fresh.samples().enumerate().for_each(|(b, sample)| {
             let mut view = sample.fill(|c| c as f32);
             view[[1, 3]] += b as f32;
@@ -79,7 +82,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "unfilled")]
     fn an_unfilled_sample_is_caught() {
-        let mut fresh: Fresh = Fresh::new(3, 1, 1);
+        let mut fresh = Fresh::new(3, 1, 1);
         fresh.samples().skip(1).for_each(|sample| {
             sample.fill(|_| 0.0);
         });
