@@ -2,7 +2,7 @@
 //! can never drift from what was trained.
 
 use crate::layers::{Conv2d, Dense, Elu, Layer, MaxPool2d, Param, Relu, Sigmoid, UpSample2d};
-use crate::onnx::GraphBuilder;
+use crate::onnx::chain_to_onnx;
 use bottleneck::{IMAGE_PIXELS, IMAGE_SIDE, Rng};
 use ndarray::{Array2, ArrayView2, Axis, concatenate};
 use tract_onnx::pb::ModelProto;
@@ -125,17 +125,12 @@ impl Model {
             Part::Encoder => (0..split, ("x", self.input_shape.clone()), ("z", code_shape)),
             Part::Decoder => (split..self.len(), ("z", code_shape), ("y", output_shape)),
         };
-        let mut graph = GraphBuilder::default();
-        let mut name = input.0.to_string();
-        for layer in &self.layers[range] {
-            name = layer.to_onnx(&mut graph, &name);
-        }
         let title = format!("{}{}", self.kind.name(), match part {
             Part::Full => "",
             Part::Encoder => ".encoder",
             Part::Decoder => ".decoder",
         });
-        graph.finish(&title, (input.0, &input.1), (output.0, &output.1))
+        chain_to_onnx(&title, &self.layers[range], (input.0, &input.1), (output.0, &output.1))
     }
 }
 
