@@ -2,7 +2,7 @@
 //! can never drift from what was trained.
 
 use crate::layers::{Conv2d, Dense, Elu, Layer, MaxPool2d, Param, Relu, Sigmoid, UpSample2d};
-use crate::onnx::chain_to_onnx;
+use crate::onnx::{WeightFormat, chain_to_onnx};
 use bottleneck::{IMAGE_PIXELS, IMAGE_SIDE, Rng};
 use ndarray::{Array2, ArrayView2, Axis, concatenate};
 use tract_onnx::pb::ModelProto;
@@ -113,7 +113,8 @@ impl Model {
 
     /// The ONNX graph of the whole model or of one half. Inputs are named `x` (or `z` for the
     /// decoder), outputs `y` (or `z` for the encoder), with a symbolic batch dimension `N`.
-    pub fn to_onnx(&self, part: Part) -> ModelProto {
+    /// Weight matrices are stored in `weights` format.
+    pub fn to_onnx(&self, part: Part, weights: WeightFormat) -> ModelProto {
         let (split, code_shape) = match (&self.bottleneck, part) {
             (Some((split, shape)), _) => (*split, shape.clone()),
             (None, Part::Full) => (self.len(), Vec::new()),
@@ -130,7 +131,7 @@ impl Model {
             Part::Encoder => ".encoder",
             Part::Decoder => ".decoder",
         });
-        chain_to_onnx(&title, &self.layers[range], (input.0, &input.1), (output.0, &output.1))
+        chain_to_onnx(&title, weights, &self.layers[range], (input.0, &input.1), (output.0, &output.1))
     }
 }
 

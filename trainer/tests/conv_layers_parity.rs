@@ -5,7 +5,7 @@ use bottleneck::Rng;
 use ndarray::Array2;
 use prost::Message;
 use trainer::layers::{Conv2d, Layer, MaxPool2d, Relu, Sigmoid, UpSample2d};
-use trainer::onnx::{OnnxRunner, chain_to_onnx};
+use trainer::onnx::{OnnxRunner, WeightFormat, chain_to_onnx};
 
 /// Largest |trainer − tract| over a random batch pushed through `layers`, whose per-sample input
 /// and output shapes are given.
@@ -18,7 +18,7 @@ fn max_abs_diff(mut layers: Vec<Box<dyn Layer>>, input: &[usize], output: &[usiz
     let x = Array2::from_shape_simple_fn((5, input.iter().product()), || rng.uniform());
     let trainer_y = layers.iter_mut().fold(x.clone(), |x, layer| layer.forward(x, false));
 
-    let model = chain_to_onnx("chain", &layers, ("x", input), ("y", output));
+    let model = chain_to_onnx("chain", WeightFormat::F32, &layers, ("x", input), ("y", output));
     let runner = OnnxRunner::from_bytes(&model.encode_to_vec()).expect("tract loads the export");
     assert_eq!((runner.input_shape(), runner.output_shape()), (input, output));
     let tract_y = runner.run(x.view()).expect("tract runs the export");

@@ -4,7 +4,7 @@ use bottleneck::Rng;
 use ndarray::Array2;
 use prost::Message;
 use trainer::model::{Model, ModelKind, Part};
-use trainer::onnx::OnnxRunner;
+use trainer::onnx::{OnnxRunner, WeightFormat};
 
 fn max_abs_diff(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
     assert_eq!(a.dim(), b.dim());
@@ -12,7 +12,7 @@ fn max_abs_diff(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
 }
 
 fn runner(model: &Model, part: Part) -> OnnxRunner {
-    OnnxRunner::from_bytes(&model.to_onnx(part).encode_to_vec()).expect("tract loads the export")
+    OnnxRunner::from_bytes(&model.to_onnx(part, WeightFormat::F32).encode_to_vec()).expect("tract loads the export")
 }
 
 #[test]
@@ -62,4 +62,23 @@ fn conv_export_matches_the_trainer() {
     assert_eq!((full.input_shape(), full.output_shape()), (&[1, 28, 28][..], &[1, 28, 28][..]));
     let diff = max_abs_diff(&model.predict(x.view(), 2), &full.run(x.view()).unwrap());
     assert!(diff <= 1e-5, "tract vs trainer: max |Δ| = {diff}");
+}
+
+/// Int8 storage: about a quarter of the bytes, and outputs that stay close to the f32 model's
+/// (each weight moves by at most half a step of its channel's scale).
+#[test]
+fn int8_export_is_a_quarter_of_the_size_and_close_to_the_trainer() {
+    for (kind, tolerance) in [(ModelKind::Dense, 0.02), (ModelKind::Conv, 0.02)] {
+        let mut model = Model::new(kind, 3);
+        let f32_bytes = model.to_onnx(Part::Full, WeightFormat::F32).encode_to_vec();
+        let int8_bytes = model.to_onnx(Part::Full, WeightFormat::Int8).encode_to_vec();
+        let ratio = int8_bytes.len() as f64 / f32_bytes.len() as f64;
+        assert!(ratio < 0.3, "{kind:?}: int8 file is {ratio:.2}× the f32 file");
+
+        let mut rng = Rng::new(2);
+        let x = Array2::from_shape_simple_fn((6, 784), || rng.uniform());
+        let int8 = OnnxRunner::from_bytes(&int8_bytes).expect("tract loads the int8 export");
+        let diff = max_abs_diff(&model.predict(x.view(), 3), &int8.run(x.view()).unwrap());
+        assert!(diff > 0.0 && diff <= tolerance, "{kind:?}: int8 vs f32: max |Δ| = {diff}");
+    }
 }

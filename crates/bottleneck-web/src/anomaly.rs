@@ -83,6 +83,7 @@ mod tests {
             model: "dense".into(),
             architecture: vec!["Dense 784→10".into(), "Dense 10→784, sigmoid".into()],
             input_shape: vec![IMAGE_PIXELS],
+            weights: "f32".into(),
             dataset: DatasetInfo {
                 name: "synthetic".into(),
                 train_count: 100,

@@ -249,10 +249,10 @@ mod tests {
     use super::*;
     use prost::Message;
     use trainer::model::{Model, ModelKind as TrainerKind, Part};
-    use trainer::onnx::GraphBuilder;
+    use trainer::onnx::{GraphBuilder, WeightFormat};
 
     fn exported(kind: TrainerKind, part: Part) -> Vec<u8> {
-        Model::new(kind, 7).to_onnx(part).encode_to_vec()
+        Model::new(kind, 7).to_onnx(part, WeightFormat::F32).encode_to_vec()
     }
 
     /// A one-node Relu model with the given per-sample shape.

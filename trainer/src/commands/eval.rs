@@ -103,7 +103,7 @@ fn contiguous<'a>(x: ArrayView2<'a, f32>) -> &'a [f32] {
 }
 
 /// The model's output for every row, in chunks.
-fn reconstruct(runner: &OnnxRunner, x: ArrayView2<f32>) -> Result<Array2<f32>> {
+pub fn reconstruct(runner: &OnnxRunner, x: ArrayView2<f32>) -> Result<Array2<f32>> {
     let mut out = Array2::zeros(x.raw_dim());
     for (input, mut output) in x.axis_chunks_iter(Axis(0), CHUNK).zip(out.axis_chunks_iter_mut(Axis(0), CHUNK)) {
         output.assign(&runner.run(input)?);

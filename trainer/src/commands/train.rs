@@ -1,10 +1,11 @@
 //! `train`: fit a model, then write its ONNX files, model card, CSV log, loss curve and, for the
 //! denoiser, a picture of what it does.
 
-use super::eval::{denoising_psnr, noisy_copy, row_errors};
+use super::eval::{denoising_psnr, noisy_copy, reconstruct, row_errors};
 use crate::atomic::write_atomic;
 use crate::cli::TrainArgs;
 use crate::model::{Model, Part};
+use crate::onnx::{OnnxRunner, WeightFormat};
 use crate::picture::denoising_png;
 use crate::plot::loss_curve_svg;
 use crate::recipe::Recipe;
@@ -49,16 +50,20 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     );
     let val_inputs = validation_inputs(&recipe, val_x)?;
     let started = Instant::now();
-    let Fitted { mut model, history, optimizer } =
+    let Fitted { model, history, optimizer } =
         fit(&recipe, train_x, &Pairs { inputs: val_inputs.view(), targets: val_x }, true)?;
     let wall_time_s = started.elapsed().as_secs_f64();
 
-    let outputs = model.predict(val_inputs.view(), recipe.batch);
+    let full_onnx = model.to_onnx(Part::Full, args.weights).encode_to_vec();
+    // The card describes the file that ships, run by the engine the page uses: with int8 weights
+    // its outputs differ from the trained model's.
+    let outputs = reconstruct(&OnnxRunner::from_bytes(&full_onnx)?, val_inputs.view())?;
     let last = history.last().expect("at least one epoch");
     let card = ModelCard {
         model: recipe.model.name().into(),
         architecture: model.architecture(),
         input_shape: model.input_shape().to_vec(),
+        weights: args.weights.name().into(),
         dataset: DatasetInfo { name: dataset.name.clone(), train_count: train_x.nrows(), val_count: val_x.nrows() },
         training: TrainingInfo {
             epochs: recipe.epochs,
@@ -84,7 +89,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             DenoisingResults { noise: noise.to_string(), psnr_noisy_db, psnr_denoised_db }
         }),
     };
-    let mut files = model_files(&model, &card, &history)?;
+    let mut files = model_files(&model, full_onnx, args.weights, &card, &history)?;
     if recipe.noise.is_some() {
         let png = denoising_png(val_x, val_inputs.view(), outputs.view(), PICTURE_DIGITS)?;
         files.push((format!("{}.denoising.png", card.model), png));
@@ -156,13 +161,20 @@ pub fn fit(recipe: &Recipe, train_x: ArrayView2<f32>, val: &Pairs, verbose: bool
     Ok(Fitted { model, history, optimizer: optimizer.describe() })
 }
 
-/// The ONNX files, CSV log and loss curve of a trained model, encoded in memory.
-fn model_files(model: &Model, card: &ModelCard, history: &[EpochStats]) -> Result<Vec<(String, Vec<u8>)>> {
+/// The ONNX files (`full_onnx` already encoded, the halves in `weights` format), CSV log and loss
+/// curve of a trained model, encoded in memory.
+fn model_files(
+    model: &Model,
+    full_onnx: Vec<u8>,
+    weights: WeightFormat,
+    card: &ModelCard,
+    history: &[EpochStats],
+) -> Result<Vec<(String, Vec<u8>)>> {
     let name = model.kind.name();
-    let mut files = vec![(format!("{name}.onnx"), model.to_onnx(Part::Full).encode_to_vec())];
+    let mut files = vec![(format!("{name}.onnx"), full_onnx)];
     if model.has_bottleneck() {
-        files.push((format!("{name}.encoder.onnx"), model.to_onnx(Part::Encoder).encode_to_vec()));
-        files.push((format!("{name}.decoder.onnx"), model.to_onnx(Part::Decoder).encode_to_vec()));
+        files.push((format!("{name}.encoder.onnx"), model.to_onnx(Part::Encoder, weights).encode_to_vec()));
+        files.push((format!("{name}.decoder.onnx"), model.to_onnx(Part::Decoder, weights).encode_to_vec()));
     }
     files.push((format!("{name}.log.csv"), history_csv(history).into_bytes()));
     let title = format!("{name} autoencoder");

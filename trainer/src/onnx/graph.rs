@@ -11,23 +11,93 @@ pub const OPSET: i64 = 13;
 /// Name of the symbolic batch dimension.
 const BATCH_DIM: &str = "N";
 
+/// How weight matrices are stored in the exported file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum WeightFormat {
+    /// 32-bit floats: exactly the trained weights.
+    #[default]
+    F32,
+    /// 8-bit integers with one f32 scale per output channel, widened back to f32 by a
+    /// DequantizeLinear node: a quarter of the bytes, for the page's download.
+    Int8,
+}
+
+impl WeightFormat {
+    /// The name the CLI and the model card use.
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightFormat::F32 => "f32",
+            WeightFormat::Int8 => "int8",
+        }
+    }
+}
+
 /// Collects nodes and initializers while layers export themselves in order.
 #[derive(Default)]
 pub struct GraphBuilder {
     nodes: Vec<pb::NodeProto>,
     initializers: Vec<pb::TensorProto>,
+    weights: WeightFormat,
 }
 
 impl GraphBuilder {
-    /// Adds a float weight tensor and returns its name.
+    /// A builder that stores weight matrices in `weights` format.
+    pub fn new(weights: WeightFormat) -> GraphBuilder {
+        GraphBuilder { weights, ..Default::default() }
+    }
+
+    /// Adds a float tensor and returns the name to read it by. Biases (rank 1) stay f32. Rank-2
+    /// tensors are Gemm weights `[in, out]` and rank-4 ones Conv weights `[out, in, kh, kw]`: in
+    /// int8 format they are quantized per output channel (axis 1 and 0), and the name returned
+    /// is that of the DequantizeLinear node that restores them.
     pub fn initializer(&mut self, hint: &str, dims: &[usize], values: &[f32]) -> String {
         assert_eq!(dims.iter().product::<usize>(), values.len(), "initializer {hint}: dims and data disagree");
+        let channel_axis = match dims.len() {
+            2 => 1,
+            4 => 0,
+            _ => return self.float_initializer(hint, dims, values),
+        };
+        match self.weights {
+            WeightFormat::F32 => self.float_initializer(hint, dims, values),
+            WeightFormat::Int8 => self.int8_initializer(hint, dims, values, channel_axis),
+        }
+    }
+
+    fn float_initializer(&mut self, hint: &str, dims: &[usize], values: &[f32]) -> String {
+        let raw_data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.push_initializer(hint, dims, DataType::Float, raw_data)
+    }
+
+    /// Symmetric quantization (zero point 0): each channel's largest |w| maps to 127.
+    fn int8_initializer(&mut self, hint: &str, dims: &[usize], values: &[f32], axis: usize) -> String {
+        let channels = dims[axis];
+        // Element i belongs to channel (i / inner) % channels in row-major order.
+        let inner: usize = dims[axis + 1..].iter().product();
+        let channel_of = |i: usize| (i / inner) % channels;
+        let mut largest = vec![0f32; channels];
+        for (i, v) in values.iter().enumerate() {
+            largest[channel_of(i)] = largest[channel_of(i)].max(v.abs());
+        }
+        // An all-zero channel keeps scale 1 so that dequantizing never divides by zero.
+        let scales: Vec<f32> = largest.iter().map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 }).collect();
+        let quantized: Vec<u8> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v / scales[channel_of(i)]).round().clamp(-127.0, 127.0) as i8 as u8)
+            .collect();
+        let q = self.push_initializer(&format!("{hint}q"), dims, DataType::Int8, quantized);
+        let scale = self.float_initializer(&format!("{hint}scale"), &[channels], &scales);
+        let zero = self.push_initializer(&format!("{hint}zero"), &[channels], DataType::Int8, vec![0; channels]);
+        self.node("DequantizeLinear", &[&q, &scale, &zero], vec![attr_int("axis", axis as i64)])
+    }
+
+    fn push_initializer(&mut self, hint: &str, dims: &[usize], data_type: DataType, raw_data: Vec<u8>) -> String {
         let name = format!("{hint}_{}", self.initializers.len());
         self.initializers.push(pb::TensorProto {
             name: name.clone(),
             dims: dims.iter().map(|&d| d as i64).collect(),
-            data_type: DataType::Float as i32,
-            raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            data_type: data_type as i32,
+            raw_data,
             ..Default::default()
         });
         name

@@ -6,5 +6,5 @@ mod graph;
 mod run;
 
 pub use chain::chain_to_onnx;
-pub use graph::{GraphBuilder, OPSET, attr_float, attr_int, attr_ints, attr_string};
+pub use graph::{GraphBuilder, OPSET, WeightFormat, attr_float, attr_int, attr_ints, attr_string};
 pub use run::OnnxRunner;
