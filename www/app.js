@@ -13,6 +13,8 @@ let worker = null;
 let busy = false;
 let pending = false;
 let histogram = null;
+// A gallery example being shown instead of the drawing, as 784 values in [0, 1], or null.
+let galleryImage = null;
 
 function noiseSpec() {
   const strength = Number($('noise-strength').value) / 100;
@@ -26,6 +28,11 @@ function noiseSpec() {
 function redrawPad() {
   padContext.fillStyle = '#000';
   padContext.fillRect(0, 0, pad.width, pad.height);
+  if (galleryImage) {
+    padContext.imageSmoothingEnabled = false;
+    padContext.drawImage(imageCanvas(galleryImage), 0, 0, pad.width, pad.height);
+    return;
+  }
   padContext.strokeStyle = '#fff';
   padContext.lineCap = 'round';
   padContext.lineJoin = 'round';
@@ -47,6 +54,7 @@ function padPoint(event) {
 
 pad.addEventListener('pointerdown', (event) => {
   pad.setPointerCapture(event.pointerId);
+  if (galleryImage) showGalleryItem(null, null);
   strokes.push({ width: Number($('brush').value), points: [padPoint(event)] });
   redrawPad();
   requestInference();
@@ -59,8 +67,8 @@ pad.addEventListener('pointermove', (event) => {
 });
 pad.addEventListener('pointerup', () => requestInference());
 
-$('undo').addEventListener('click', () => { strokes.pop(); redrawPad(); requestInference(); });
-$('clear').addEventListener('click', () => { strokes.length = 0; redrawPad(); requestInference(); });
+$('undo').addEventListener('click', () => { strokes.pop(); showGalleryItem(null, null); });
+$('clear').addEventListener('click', () => { strokes.length = 0; showGalleryItem(null, null); });
 $('reroll').addEventListener('click', () => { noiseSeed += 1; requestInference(); });
 $('noise-kind').addEventListener('change', requestInference);
 $('noise-strength').addEventListener('input', requestInference);
@@ -78,17 +86,19 @@ function requestInference() {
   if (!worker || !histogram) return;
   busy = true;
   pending = false;
+  const common = { type: 'infer', noise: noiseSpec(), seed: noiseSeed };
+  if (galleryImage) {
+    worker.postMessage({ ...common, image: galleryImage.slice() });
+    return;
+  }
   const pixels = padContext.getImageData(0, 0, pad.width, pad.height).data;
   const ink = new Float32Array(pad.width * pad.height);
   for (let i = 0; i < ink.length; i += 1) ink[i] = pixels[i * 4] / 255;
-  worker.postMessage(
-    { type: 'infer', ink, width: pad.width, height: pad.height, noise: noiseSpec(), seed: noiseSeed },
-    [ink.buffer],
-  );
+  worker.postMessage({ ...common, ink, width: pad.width, height: pad.height }, [ink.buffer]);
 }
 
-function paint(id, values) {
-  const canvas = $(id);
+// Paints 28×28 values in [0, 1] as grey levels onto `canvas`.
+function paintOn(canvas, values) {
   const context = canvas.getContext('2d');
   const image = context.createImageData(canvas.width, canvas.height);
   values.forEach((v, i) => {
@@ -96,6 +106,52 @@ function paint(id, values) {
     image.data.set([level, level, level, 255], i * 4);
   });
   context.putImageData(image, 0, 0);
+}
+
+function paint(id, values) {
+  paintOn($(id), values);
+}
+
+// A 28×28 canvas holding `values`, to draw scaled up elsewhere or show as a thumbnail.
+function imageCanvas(values) {
+  const canvas = document.createElement('canvas');
+  canvas.width = 28;
+  canvas.height = 28;
+  paintOn(canvas, values);
+  return canvas;
+}
+
+// Shows gallery example `values` (from `button`) on the pad and runs the models on it; null
+// for both goes back to the drawing.
+function showGalleryItem(button, values) {
+  for (const other of $('gallery-items').children) other.setAttribute('aria-pressed', String(other === button));
+  galleryImage = values;
+  if (values) strokes.length = 0;
+  redrawPad();
+  requestInference();
+}
+
+// The examples come from gallery.json, which the trainer cut from the test sets.
+async function loadGallery() {
+  try {
+    const response = await fetch('gallery.json');
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const { items } = await response.json();
+    for (const item of items) {
+      const values = Float32Array.from(atob(item.pixels), (c) => c.charCodeAt(0) / 255);
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = item.kind;
+      button.title = item.name;
+      button.setAttribute('aria-label', `${item.name} (${item.kind === 'digit' ? 'a digit' : 'not a digit'})`);
+      button.setAttribute('aria-pressed', 'false');
+      button.append(imageCanvas(values));
+      button.addEventListener('click', () => showGalleryItem(button, values));
+      $('gallery-items').append(button);
+    }
+  } catch (error) {
+    $('gallery-items').textContent = `The examples could not be loaded (${error.message}).`;
+  }
 }
 
 function paintHistogram(error) {
@@ -125,8 +181,11 @@ function showResult(result) {
   if (result.denoised) paint('denoised', result.denoised);
   const { error, percentile, unusual } = result.score;
   const verdict = unusual ? 'unusual: not much like the digits it learned' : 'looks like a digit';
-  $('score').textContent =
-    `Error ${error.toFixed(2)}, above ${percentile.toFixed(1)} % of validation digits: ${verdict}.`;
+  // A blank input has nothing to judge: its error only says how faint the average rebuild is.
+  const blank = result.input.every((v) => v === 0);
+  $('score').textContent = blank
+    ? `Error ${error.toFixed(2)} for a blank image: draw a digit or pick an example to score it.`
+    : `Error ${error.toFixed(2)}, above ${percentile.toFixed(1)} % of validation digits: ${verdict}.`;
   paintHistogram(error);
   const conv = result.convMs === null ? '' : `, conv ${result.convMs.toFixed(2)} ms`;
   $('timing').textContent = `Inference: dense ${result.denseMs.toFixed(2)} ms${conv}.`;
@@ -137,10 +196,15 @@ const replies = {
   ready(data) {
     restarts = 0;
     histogram = data.histogram;
-    statusLine.textContent = `Models loaded in ${data.loadMs.toFixed(0)} ms.`;
+    statusLine.textContent = `Dense model loaded in ${data.loadMs.toFixed(0)} ms.`;
     $('conv-status').textContent = data.convMessage ?? '';
     $('upload').disabled = false;
     paintHistogram();
+    requestInference();
+  },
+  conv(data) {
+    $('conv-status').textContent = data.message;
+    if (!data.message) statusLine.textContent += ` Denoiser loaded in ${data.loadMs.toFixed(0)} ms.`;
     requestInference();
   },
   result(data) {
@@ -198,3 +262,4 @@ function restartWorker() {
 document.body.classList.toggle('embed', new URLSearchParams(location.search).has('embed'));
 redrawPad();
 startWorker();
+loadGallery();

@@ -14,39 +14,44 @@ async function fetchBytes(path) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+// The dense model answers first: the page can show its first reconstruction while the denoiser
+// is still being prepared, which is posted as a `conv` message when done.
 async function load() {
   const started = performance.now();
-  const [available] = await Promise.all([
+  const [available, denseBytes, card] = await Promise.all([
     fetch('models/index.json').then((r) => r.json()),
-    init(), // finds bottleneck-web_bg.wasm next to bottleneck-web.js
-  ]);
-  const [denseBytes, card] = await Promise.all([
     fetchBytes('models/dense.onnx'),
     fetch('models/dense.json').then((r) => r.text()),
+    init(), // finds bottleneck-web_bg.wasm next to bottleneck-web.js
   ]);
   dense = AutoencoderModel.load(denseBytes);
   scale = AnomalyScale.fromCardJson(card);
-  // The denoiser is optional: the page works without it and says why.
-  let convMessage = null;
-  if (!available.includes('conv.onnx')) {
-    convMessage = 'The denoiser (conv.onnx) has not been trained yet.';
-  } else {
-    try {
-      conv = AutoencoderModel.load(await fetchBytes('models/conv.onnx'));
-    } catch (error) {
-      convMessage = `The denoiser could not be loaded: ${error.message}`;
-    }
-  }
+  const hasConv = available.includes('conv.onnx');
+  if (hasConv) setTimeout(loadConv);
   return {
     type: 'ready',
     loadMs: performance.now() - started,
-    convMessage,
+    convMessage: hasConv ? 'Loading the denoiser…' : 'The denoiser (conv.onnx) has not been trained yet.',
     histogram: { counts: scale.histogramCounts, lo: scale.histogramLo, hi: scale.histogramHi },
   };
 }
 
-function infer({ ink, width, height, noise, seed }) {
-  const input = preprocess(ink, width, height);
+// The denoiser is optional: the page works without it and says why.
+async function loadConv() {
+  const started = performance.now();
+  let message = '';
+  try {
+    conv = AutoencoderModel.load(await fetchBytes('models/conv.onnx'));
+  } catch (error) {
+    message = `The denoiser could not be loaded: ${error.message}`;
+  }
+  self.postMessage({ type: 'conv', message, loadMs: performance.now() - started });
+}
+
+// The input is either ink from the drawing pad, preprocessed MNIST-style here, or a gallery
+// image that is already a 28×28 model input.
+function infer({ ink, width, height, image, noise, seed }) {
+  const input = image ?? preprocess(ink, width, height);
   const noisy = addNoise(input, noise, BigInt(seed));
   let started = performance.now();
   const reconstruction = dense.run(input);

@@ -75,6 +75,7 @@ function correlation(a, b) {
 
 /** Draws a "7" on the pad with real mouse input, which the browser turns into pointer events. */
 async function drawSeven() {
+  await page.locator('#pad').scrollIntoViewIfNeeded();
   const box = await page.locator('#pad').boundingBox();
   const at = (x, y) => [box.x + x * box.width, box.y + y * box.height];
   const path = [[0.25, 0.2], [0.75, 0.2], [0.6, 0.45], [0.45, 0.85]];
@@ -122,12 +123,50 @@ test('the noise slider changes the noisy image', async () => {
   );
 });
 
-test('an empty canvas scores without NaN', async () => {
+test('an empty canvas scores without NaN and gives no verdict', async () => {
   await page.locator('#clear').click();
-  await page.waitForTimeout(300);
+  await page.locator('#score').filter({ hasText: /blank image/ }).waitFor();
   const text = await scoreText();
   assert.doesNotMatch(text, /NaN/);
-  assert.match(text, /^Error \d/);
+  assert.match(text, /^Error \d+\.\d+ for a blank image/);
+});
+
+/** Clicks the gallery example named `name`, waits for its result, and returns its error. */
+async function pickExample(name) {
+  const button = page.getByRole('button', { name: new RegExp(`^${name} \\(`) }).first();
+  await button.click();
+  // The result is in when the 28×28 input panel shows the example's own pixels.
+  await page.waitForFunction((label) => {
+    const thumbnail = [...document.querySelectorAll('#gallery-items button')]
+      .find((b) => b.getAttribute('aria-label').startsWith(label)).querySelector('canvas');
+    const expected = thumbnail.getContext('2d').getImageData(0, 0, 28, 28).data;
+    const shown = document.getElementById('input').getContext('2d').getImageData(0, 0, 28, 28).data;
+    return expected.every((v, i) => v === shown[i]);
+  }, name);
+  const error = Number((await scoreText()).match(/^Error (\d+\.\d+)/)[1]);
+  return error;
+}
+
+test('gallery examples load on click, and things that are not digits score higher', async (t) => {
+  const count = await page.locator('#gallery-items button').count();
+  assert.ok(count >= 30, `the gallery holds a few dozen examples, found ${count}`);
+  const digits = [await pickExample('Digit 0'), await pickExample('Digit 3'), await pickExample('Digit 7')];
+  assert.match(await scoreText(), /of validation digits: looks like a digit/);
+  const outliers = {
+    sneaker: await pickExample('Fashion: Sneaker'),
+    trouser: await pickExample('Fashion: Trouser'),
+    noise: await pickExample('Noise'),
+    inverted: await pickExample('Inverted digit'),
+  };
+  t.diagnostic(`errors: digits ${digits.join(', ')}; ${JSON.stringify(outliers)}`);
+  for (const [name, error] of Object.entries(outliers)) {
+    assert.ok(error > Math.max(...digits), `${name} (${error}) scores above every digit (${digits})`);
+  }
+  assert.match(await scoreText(), /unusual/);
+  await page.screenshot({ path: `${artifacts}/gallery-inverted-digit.png`, fullPage: true });
+  // Drawing on the pad leaves the example and goes back to the drawing.
+  await drawSeven();
+  await page.locator('#gallery-items button[aria-pressed="true"]').waitFor({ state: 'detached' });
 });
 
 test('a broken model upload shows an error and the page keeps working', async () => {

@@ -26,6 +26,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Time training epochs at full scale and print seconds per epoch against the Keras reference.
     Bench(BenchArgs),
+    /// Write the page's gallery: test digits plus examples that are not digits, as one JSON file.
+    Gallery(GalleryArgs),
 }
 
 /// Where the images come from: a local folder or a download.
@@ -137,4 +139,25 @@ pub struct BenchArgs {
     /// Images per step [default: the seed recipe's, 1024 for dense and 256 for conv].
     #[arg(long)]
     pub batch: Option<usize>,
+}
+
+/// `gallery`: which images go into the page's examples.
+#[derive(Args, Debug)]
+pub struct GalleryArgs {
+    /// Folder with the four canonical IDX files of the digits (its test split is used).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Folder of another MNIST-format data set (e.g. fashion-mnist) whose test images become the
+    /// out-of-distribution examples, one per class.
+    #[arg(long, value_name = "DIR2")]
+    pub anomalies: PathBuf,
+    /// Test digits per class.
+    #[arg(long, default_value_t = 3)]
+    pub per_digit: usize,
+    /// Seed of the noise example.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The JSON file to write, e.g. www/gallery.json.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }

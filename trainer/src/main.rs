@@ -22,6 +22,7 @@ fn main() -> std::process::ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Gallery(args) => commands::gallery::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
