@@ -1,0 +1,278 @@
+#!/usr/bin/env node
+// Browser bench: our wasm path (tract) against onnxruntime-web on the same ONNX files, in one
+// headless Chromium session, plus the cold start of the real demo page. See --help.
+import { writeFileSync, existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+import { startStaticServer } from '../scripts/static-server.mjs';
+
+const HELP = `Usage: node bench/browser.mjs [options]   (or bench/browser, which also sets up and builds)
+
+Serves the repo on 127.0.0.1 and, in one headless Chromium (/usr/bin/chromium), measures for
+dist/models/dense.onnx and conv.onnx, in our wasm build (dist/) and in onnxruntime-web (wasm
+backend, 1 thread, from node_modules), both in the bench page's main thread:
+  - batch-1 latency: median of --runs timed runs after --warmup untimed ones;
+  - model load time: bytes in memory → ready-to-run model/session, median of --loads;
+  - runtime start + first dense load (wasm compile and instantiate included);
+and the demo page's cold start (dist/index.html in a fresh browser context each time, from
+navigation to the first reconstruction shown), median of --cold. ORT runs twice: with default
+options, and with session.disable_quant_qdq=1, which folds the int8 weights' DequantizeLinear at
+load instead of on every run. Prints a table with the ratios ours/ORT and the issue's bars.
+Exits 1 if any request leaves 127.0.0.1.
+
+Options:
+  --runs N        timed batch-1 runs per engine and model (default 2000)
+  --warmup N      untimed runs before them (default 200)
+  --rounds N      split the timed runs into N blocks, alternating engines, so a change of machine
+                  load hits both alike (default 4)
+  --loads N       timed loads per engine and model (default 20)
+  --cold N        demo cold starts (default 5)
+  --no-isolation  serve the bench page without COOP/COEP; Chromium then rounds performance.now()
+                  to 100 µs instead of 5 µs, too coarse for a 0.2 ms run
+  --json FILE     also write every figure and raw sample to FILE
+  --profile JS    instead of the bench, profile our conv runs with Chromium's sampling profiler,
+                  using the wasm-bindgen build JS (a path in the repo) that keeps function names:
+                    wasm-bindgen --target web --keep-debug --out-name bottleneck-web \\
+                      --out-dir target/bench-profile \\
+                      target/wasm32-unknown-unknown/wasm-release/bottleneck_web.wasm
+                  then --profile target/bench-profile/bottleneck-web.js
+  -h, --help      this text`;
+
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '2000' },
+    warmup: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '4' },
+    loads: { type: 'string', default: '20' },
+    cold: { type: 'string', default: '5' },
+    'no-isolation': { type: 'boolean', default: false },
+    json: { type: 'string' },
+    profile: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (opts.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const [runs, warmup, rounds, loads, coldRuns] = ['runs', 'warmup', 'rounds', 'loads', 'cold'].map((k) => Number(opts[k]));
+
+const repo = fileURLToPath(new URL('../', import.meta.url));
+for (const file of ['dist/index.html', 'dist/models/dense.onnx', 'dist/models/conv.onnx', 'node_modules/onnxruntime-web/package.json']) {
+  if (!existsSync(`${repo}${file}`)) {
+    console.error(`${file} is missing: run \`trunk build --release\` and \`npm ci\` (bench/browser does both)`);
+    process.exit(1);
+  }
+}
+
+// Same flags as the e2e tests: no background connections of Chromium's own.
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic',
+];
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+const mean = (xs) => xs.reduce((s, v) => s + v, 0) / xs.length;
+
+const loadBefore = loadavg();
+// The demo is served from dist/ exactly as a static host would; the bench page from the repo root
+// (it imports ../../dist and ../../node_modules), cross-origin isolated for a fine timer.
+const demo = await startStaticServer({ root: `${repo}dist` });
+const benchServer = await startStaticServer({ root: repo });
+if (!opts['no-isolation']) {
+  benchServer.server.prependListener('request', (_request, response) => {
+    response.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    response.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+  });
+}
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+const foreign = [];
+const errors = [];
+const watch = (context) => {
+  context.on('request', (request) => {
+    if (new URL(request.url()).hostname !== '127.0.0.1') foreign.push(request.url());
+  });
+  context.on('page', (page) => page.on('pageerror', (error) => errors.push(error.message)));
+};
+
+if (opts.profile) {
+  await profileConv(opts.profile);
+  process.exit(0);
+}
+
+// 1. Cold start of the demo: a fresh context has an empty HTTP and code cache, like a first visit.
+// An init script notes the time (since navigation start) when #timing first reports an inference,
+// which app.js writes right after painting the first reconstruction.
+const cold = [];
+for (let i = 0; i < coldRuns; i += 1) {
+  const context = await browser.newContext();
+  watch(context);
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    new MutationObserver((_, observer) => {
+      if (document.getElementById('timing')?.textContent.includes('Inference')) {
+        window.firstReconstructionMs = performance.now();
+        observer.disconnect();
+      }
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  });
+  await page.goto(demo.url);
+  const shownMs = await (await page.waitForFunction(() => window.firstReconstructionMs, null, { timeout: 30_000 })).jsonValue();
+  // The page's own readouts split the total: the worker's load (wasm init, model fetches, tract
+  // loads) and the first dense and conv runs; the rest is the page, worker start and messages.
+  const status = await page.locator('#status').textContent();
+  const timing = await page.locator('#timing').textContent();
+  const number = (text, pattern) => Number(text.match(pattern)?.[1] ?? NaN);
+  cold.push({
+    shownMs,
+    domContentLoadedMs: await page.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd),
+    workerLoadMs: number(status, /loaded in ([\d.]+) ms/),
+    firstRunsMs: number(timing, /dense ([\d.]+) ms/) + number(timing, /conv ([\d.]+) ms/),
+  });
+  await context.close();
+}
+
+// 2. Both engines in one bench page.
+const context = await browser.newContext();
+watch(context);
+const page = await context.newPage();
+page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
+await page.goto(`${benchServer.url}bench/page/index.html`);
+await page.waitForFunction(() => window.bench, null, { timeout: 30_000 });
+const call = (name, ...args) => page.evaluate(([n, a]) => window.bench[n](...a), [name, args]);
+
+const info = await call('prepare');
+const models = ['dense', 'conv'];
+// ortFolded: ORT with its QDQ passes off, so that it folds the weights' DequantizeLinear at load
+// (see page/bench.mjs); by default it dequantizes int8 weights on every run.
+const engines = ['ours', 'ort', 'ortFolded'];
+const result = { first: {}, load: {}, latency: {}, difference: {} };
+// Only the first load of each engine pays for starting its runtime (wasm fetch, compile, init).
+for (const engine of engines) {
+  for (const model of models) result.first[`${engine}/${model}`] = await call('firstLoad', engine, model);
+}
+for (const model of models) {
+  for (const engine of engines) result.load[`${engine}/${model}`] = await call('loadTimes', engine, model, loads);
+}
+for (const model of models) {
+  for (const engine of engines) result.latency[`${engine}/${model}`] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    for (const engine of engines) {
+      const count = Math.ceil(runs / rounds);
+      result.latency[`${engine}/${model}`].push(...await call('latencies', engine, model, count, round ? 20 : warmup));
+    }
+  }
+  result.difference[model] = await call('maxDifference', model);
+}
+const chromiumVersion = browser.version();
+await browser.close();
+demo.server.close();
+benchServer.server.close();
+const loadAfter = loadavg();
+
+// 3. The table: each ORT column with the ratio ours/that column; the latency bar is judged
+// against the faster of the two ORT set-ups.
+const fmt = (ms) => (ms < 10 ? ms.toFixed(3) : ms.toFixed(1));
+const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
+const rows = [];
+const row = (label, [ours, ort, folded], barText = '') => rows.push(
+  [label, fmt(ours), fmt(ort), ratio(ours, ort), fmt(folded), ratio(ours, folded), barText]);
+for (const model of models) {
+  const latency = engines.map((e) => median(result.latency[`${e}/${model}`]));
+  const best = Math.min(latency[1], latency[2]);
+  row(`${model} latency, median (ms)`, latency, `≤ 1.0×: ${(latency[0] / best).toFixed(2)}× ${latency[0] <= best ? 'met' : 'MISSED'}`);
+  row(`${model} latency, p90 (ms)`, engines.map((e) => quantile(result.latency[`${e}/${model}`], 0.9)));
+  row(`${model} load, median (ms)`, engines.map((e) => median(result.load[`${e}/${model}`])));
+}
+const [startOurs, startOrt] = ['ours', 'ort'].map((e) => result.first[`${e}/dense`]);
+rows.push(['runtime start + dense load (ms)', fmt(startOurs), fmt(startOrt), ratio(startOurs, startOrt), '–', '', '']);
+const coldMedian = median(cold.map((c) => c.shownMs));
+rows.push([`demo cold start, median of ${coldRuns} (ms)`, fmt(coldMedian), '–', '', '–', '', `≤ 300 ms ${coldMedian <= 300 ? 'met' : 'MISSED'}`]);
+
+const header = ['', 'ours (tract)', 'ORT', 'ours/ORT', 'ORT, DQ folded', 'ours/folded', 'bar'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const line = (r) => `| ${r.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+console.log(`Chromium ${chromiumVersion} headless, onnxruntime-web ${info.ortVersion} (wasm, 1 thread), ${cpus().length} cores, `
+  + `load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadAfter.map((l) => l.toFixed(2)).join(' ')} after, ${new Date().toISOString()}`);
+console.log(`Bench page ${info.crossOriginIsolated ? 'cross-origin isolated' : 'not isolated'}, timer step ${(info.timerResolutionMs * 1000).toFixed(0)} µs; `
+  + `${rounds * Math.ceil(runs / rounds)} timed runs after ${warmup} warm-up, main thread; models: `
+  + Object.entries(info.sizes).map(([k, v]) => `${k}.onnx ${v} B`).join(', '));
+console.log('ORT = default session options; "DQ folded" = extra session.disable_quant_qdq=1.');
+console.log(line(header));
+console.log(line(widths.map((w) => '-'.repeat(w))));
+rows.forEach((r) => console.log(line(r)));
+console.log(`Max |ours − ORT| on the same input: dense ${result.difference.dense.toExponential(1)}, conv ${result.difference.conv.toExponential(1)}`);
+console.log(`Cold starts (ms): ${cold.map((c) => c.shownMs.toFixed(0)).join(', ')}; medians of their parts: `
+  + `DOMContentLoaded ${median(cold.map((c) => c.domContentLoadedMs)).toFixed(0)}, `
+  + `worker's model load ${median(cold.map((c) => c.workerLoadMs)).toFixed(0)} (wasm init, fetches, tract loads), `
+  + `first dense + conv run ${median(cold.map((c) => c.firstRunsMs)).toFixed(1)}`);
+for (const model of models) {
+  for (const engine of engines) {
+    const xs = result.latency[`${engine}/${model}`];
+    console.log(`  ${model} ${engine}: mean ${fmt(mean(xs))} ms, p10 ${fmt(quantile(xs, 0.1))}, p99 ${fmt(quantile(xs, 0.99))}`);
+  }
+}
+
+if (opts.json) {
+  writeFileSync(opts.json, JSON.stringify({ info, chromiumVersion, loadBefore, loadAfter, cold, ...result }, null, 1));
+}
+if (errors.length) console.log(`Page errors: ${errors.join(' | ')}`);
+if (foreign.length) {
+  console.error(`Requests left 127.0.0.1: ${foreign.join(', ')}`);
+  process.exit(1);
+}
+
+/**
+ * Where our conv run spends its time: self and inclusive shares of the samples by wasm function,
+ * from Chromium's sampling profiler over `runs` batch-1 runs of a build with a name section.
+ */
+async function profileConv(jsPath) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${benchServer.url}bench/page/index.html?ours=${encodeURIComponent(`../../${jsPath}`)}`);
+  await page.waitForFunction(() => window.bench, null, { timeout: 30_000 });
+  const call = (name, ...args) => page.evaluate(([n, a]) => window.bench[n](...a), [name, args]);
+  await call('prepare');
+  await call('firstLoad', 'ours', 'conv');
+  await call('latencies', 'ours', 'conv', 10, warmup);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 20 });
+  await cdp.send('Profiler.start');
+  const times = await call('latencies', 'ours', 'conv', runs, 0);
+  const { profile } = await cdp.send('Profiler.stop');
+  await browser.close();
+  demo.server.close();
+  benchServer.server.close();
+
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const name = (node) => node.callFrame.functionName || `(${node.callFrame.url.split('/').at(-1) || 'program'})`;
+  const self = new Map();
+  const inclusive = new Map();
+  let inRun = 0; // samples inside a wasm call: the rest is the page's loop, GC and idle
+  for (const id of profile.samples) {
+    const names = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) names.add(name(byId.get(at)));
+    if (![...names].some((n) => n.includes('autoencodermodel_run'))) continue;
+    inRun += 1;
+    self.set(name(byId.get(id)), (self.get(name(byId.get(id))) ?? 0) + 1);
+    for (const n of names) inclusive.set(n, (inclusive.get(n) ?? 0) + 1);
+  }
+  const top = (map, count) => [...map].sort((a, b) => b[1] - a[1]).slice(0, count)
+    .map(([n, hits]) => `  ${((100 * hits) / inRun).toFixed(1).padStart(5)} %  ${n.length > 150 ? `${n.slice(0, 147)}...` : n}`);
+  console.log(`Conv with ${jsPath}: median ${median(times).toFixed(3)} ms over ${runs} runs; `
+    + `${inRun} profiler samples inside AutoencoderModel.run`);
+  console.log('Self time, top 25:');
+  top(self, 25).forEach((l) => console.log(l));
+  console.log('Inclusive time, top 40:');
+  top(inclusive, 40).forEach((l) => console.log(l));
+}
