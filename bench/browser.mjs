@@ -117,24 +117,28 @@ for (let i = 0; i < coldRuns; i += 1) {
   const page = await context.newPage();
   await page.addInitScript(() => {
     new MutationObserver((_, observer) => {
-      if (document.getElementById('timing')?.textContent.includes('Inference')) {
+      const timing = document.getElementById('timing')?.textContent ?? '';
+      if (timing.includes('Inference')) {
         window.firstReconstructionMs = performance.now();
+        window.firstReadouts = { timing, status: document.getElementById('status')?.textContent ?? '' };
         observer.disconnect();
       }
     }).observe(document, { subtree: true, childList: true, characterData: true });
   });
   await page.goto(demo.url);
   const shownMs = await (await page.waitForFunction(() => window.firstReconstructionMs, null, { timeout: 30_000 })).jsonValue();
-  // The page's own readouts split the total: the worker's load (wasm init, model fetches, tract
-  // loads) and the first dense and conv runs; the rest is the page, worker start and messages.
-  const status = await page.locator('#status').textContent();
-  const timing = await page.locator('#timing').textContent();
+  // The page's readouts at that moment split the total: the worker's load of what the first
+  // reconstruction needs (wasm init, model fetch, tract load) and the first run itself; the rest
+  // is the page, the worker's start and messages.
+  const { status, timing } = await page.evaluate(() => window.firstReadouts);
   const number = (text, pattern) => Number(text.match(pattern)?.[1] ?? NaN);
   cold.push({
     shownMs,
     domContentLoadedMs: await page.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd),
     workerLoadMs: number(status, /loaded in ([\d.]+) ms/),
-    firstRunsMs: number(timing, /dense ([\d.]+) ms/) + number(timing, /conv ([\d.]+) ms/),
+    firstRunMs: number(timing, /dense ([\d.]+) ms/) + (number(timing, /conv ([\d.]+) ms/) || 0),
+    status,
+    timing,
   });
   await context.close();
 }
@@ -211,8 +215,8 @@ rows.forEach((r) => console.log(line(r)));
 console.log(`Max |ours − ORT| on the same input: dense ${result.difference.dense.toExponential(1)}, conv ${result.difference.conv.toExponential(1)}`);
 console.log(`Cold starts (ms): ${cold.map((c) => c.shownMs.toFixed(0)).join(', ')}; medians of their parts: `
   + `DOMContentLoaded ${median(cold.map((c) => c.domContentLoadedMs)).toFixed(0)}, `
-  + `worker's model load ${median(cold.map((c) => c.workerLoadMs)).toFixed(0)} (wasm init, fetches, tract loads), `
-  + `first dense + conv run ${median(cold.map((c) => c.firstRunsMs)).toFixed(1)}`);
+  + `worker's load ${median(cold.map((c) => c.workerLoadMs)).toFixed(0)} (wasm init, fetch, tract load), `
+  + `first run ${median(cold.map((c) => c.firstRunMs)).toFixed(1)}; last page said "${cold.at(-1).status}" "${cold.at(-1).timing}"`);
 for (const model of models) {
   for (const engine of engines) {
     const xs = result.latency[`${engine}/${model}`];
