@@ -244,7 +244,8 @@ fn batched_shape(shape: &[usize]) -> String {
     format!("[N,{}]", dims.join(","))
 }
 
-#[cfg(test)]
+// These tests export models with the trainer, which builds natively only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use prost::Message;
