@@ -76,7 +76,7 @@ $('upload').addEventListener('change', async () => {
   const [file] = $('upload').files;
   if (!file) return;
   const bytes = await file.arrayBuffer();
-  worker.postMessage({ type: 'upload', name: file.name, bytes }, [bytes]);
+  send({ type: 'upload', name: file.name, bytes }, [bytes]);
 });
 
 // At most one request in flight: updates while drawing are throttled to the worker's pace, and
@@ -88,13 +88,13 @@ function requestInference() {
   pending = false;
   const common = { type: 'infer', noise: noiseSpec(), seed: noiseSeed };
   if (galleryImage) {
-    worker.postMessage({ ...common, image: galleryImage.slice() });
+    send({ ...common, image: galleryImage.slice() });
     return;
   }
   const pixels = padContext.getImageData(0, 0, pad.width, pad.height).data;
   const ink = new Float32Array(pad.width * pad.height);
   for (let i = 0; i < ink.length; i += 1) ink[i] = pixels[i * 4] / 255;
-  worker.postMessage({ ...common, ink, width: pad.width, height: pad.height }, [ink.buffer]);
+  send({ ...common, ink, width: pad.width, height: pad.height }, [ink.buffer]);
 }
 
 // Paints 28×28 values in [0, 1] as grey levels onto `canvas`.
@@ -194,9 +194,10 @@ function showResult(result) {
 // One handler per reply type of worker.js.
 const replies = {
   ready(data) {
+    const restarted = restarts > 0 ? 'The model worker stopped and was restarted. ' : '';
     restarts = 0;
     histogram = data.histogram;
-    statusLine.textContent = `Dense model loaded in ${data.loadMs.toFixed(0)} ms.`;
+    statusLine.textContent = `${restarted}Dense model loaded in ${data.loadMs.toFixed(0)} ms.`;
     $('conv-status').textContent = data.convMessage ?? '';
     $('upload').disabled = false;
     paintHistogram();
@@ -228,10 +229,25 @@ const replies = {
   },
 };
 
+// A worker that stops answering (closed, or stuck in a loop) is replaced: every request after
+// the first load, which may be a slow download, must be answered within this time.
+const ANSWER_TIMEOUT_MS = 5000;
+let watchdog = null;
+
+function send(message, transfer = []) {
+  clearTimeout(watchdog);
+  watchdog = setTimeout(restartWorker, ANSWER_TIMEOUT_MS);
+  worker.postMessage(message, transfer);
+}
+
 function startWorker() {
   worker = new Worker('worker.js', { type: 'module' });
   busy = false;
-  worker.onmessage = ({ data }) => replies[data.type](data);
+  worker.onmessage = ({ data }) => {
+    // `conv` is news the worker sends unasked, not an answer.
+    if (data.type !== 'conv') clearTimeout(watchdog);
+    replies[data.type](data);
+  };
   // A worker that fails to start or crashes is replaced, so the page never hangs.
   worker.onerror = (event) => {
     event.preventDefault();
@@ -246,6 +262,7 @@ const MAX_RESTARTS = 3;
 let restarts = 0;
 
 function restartWorker() {
+  clearTimeout(watchdog);
   worker.terminate();
   histogram = null;
   $('upload').disabled = true;

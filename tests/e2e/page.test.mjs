@@ -3,7 +3,7 @@
 // every URL in it is relative. Screenshots go to tests/artifacts/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startStaticServer } from '../../scripts/static-server.mjs';
@@ -179,6 +179,28 @@ test('a broken model upload shows an error and the page keeps working', async ()
   await page.locator('#score').filter({ hasText: /^Error \d/ }).waitFor();
   assert.ok((await canvasPixels('reconstruction')).some((v) => v > 0.5));
   await page.screenshot({ path: `${artifacts}/broken-upload.png`, fullPage: true });
+});
+
+test('a model of the wrong shape or too large is refused with a message', async () => {
+  const encoderHalf = readFileSync(`${repo}www/models/dense.encoder.onnx`);
+  await page.locator('#upload').setInputFiles({
+    name: 'dense.encoder.onnx', mimeType: 'application/octet-stream', buffer: encoderHalf,
+  });
+  await page.locator('#upload-status').filter({ hasText: /^Error: .*encoder half/ }).waitFor();
+  await page.locator('#upload').setInputFiles({
+    name: 'huge.onnx', mimeType: 'application/octet-stream', buffer: Buffer.alloc(21_000_000),
+  });
+  await page.locator('#upload-status').filter({ hasText: /^Error: .*larger than the [\d.]+ MB/ }).waitFor();
+  await pickExample('Digit 3');
+});
+
+test('a worker that dies is restarted and the page says so', async () => {
+  const [worker] = page.workers();
+  await worker.evaluate(() => self.close());
+  // The next request goes unanswered; the page's watchdog replaces the worker.
+  await page.locator('#clear').click();
+  await page.locator('#status').filter({ hasText: /restarted/ }).waitFor({ timeout: 20_000 });
+  await pickExample('Digit 7');
 });
 
 test('embed mode shows the demo without the page around it', async () => {
