@@ -15,4 +15,5 @@ pub mod optim;
 pub mod picture;
 pub mod plot;
 pub mod recipe;
+pub mod simd;
 pub mod train;

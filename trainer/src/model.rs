@@ -1,7 +1,7 @@
 //! A model is a list of layers. The same list is initialised, trained and exported, so the ONNX graph
 //! can never drift from what was trained.
 
-use crate::layers::{Conv2d, Dense, Elu, Layer, MaxPool2d, Param, Relu, Sigmoid, UpSample2d};
+use crate::layers::{Activation, Conv2d, Dense, Layer, MaxPool2d, Param, Relu, Sigmoid, UpSample2d};
 use crate::onnx::{WeightFormat, chain_to_onnx};
 use bottleneck::{IMAGE_PIXELS, IMAGE_SIDE, Rng};
 use ndarray::{Array2, ArrayView2, Axis, concatenate};
@@ -142,16 +142,14 @@ fn dense_autoencoder(rng: &mut Rng) -> Model {
     let mut layers: Vec<Box<dyn Layer>> = Vec::new();
     // Encoder: ELU after every Dense but the last, which is the linear bottleneck.
     for (i, pair) in WIDTHS.windows(2).enumerate() {
-        layers.push(Box::new(Dense::new(pair[0], pair[1], rng)));
-        if i + 2 < WIDTHS.len() {
-            layers.push(Box::new(Elu::default()));
-        }
+        let activation = if i + 2 < WIDTHS.len() { Activation::Elu } else { Activation::Linear };
+        layers.push(Box::new(Dense::new(pair[0], pair[1], activation, rng)));
     }
     let split = layers.len();
-    // Decoder: the mirror image, ELU after every Dense but the last, which feeds the sigmoid.
+    // Decoder: the mirror image, ELU after every Dense but the last, which ends in the sigmoid.
     for (i, pair) in WIDTHS.windows(2).rev().enumerate() {
-        layers.push(Box::new(Dense::new(pair[1], pair[0], rng)));
-        layers.push(if i + 2 < WIDTHS.len() { Box::new(Elu::default()) } else { Box::new(Sigmoid::default()) });
+        let activation = if i + 2 < WIDTHS.len() { Activation::Elu } else { Activation::Sigmoid };
+        layers.push(Box::new(Dense::new(pair[1], pair[0], activation, rng)));
     }
     Model {
         kind: ModelKind::Dense,
@@ -195,11 +193,11 @@ mod tests {
         assert_eq!(
             model.architecture(),
             [
-                "Dense 784→512", "ELU", "Dense 512→128", "ELU", "Dense 128→10", "Dense 10→128", "ELU",
-                "Dense 128→512", "ELU", "Dense 512→784", "Sigmoid"
+                "Dense 784→512, ELU", "Dense 512→128, ELU", "Dense 128→10", "Dense 10→128, ELU",
+                "Dense 128→512, ELU", "Dense 512→784, sigmoid"
             ]
         );
-        assert_eq!(model.bottleneck, Some((5, vec![10])));
+        assert_eq!(model.bottleneck, Some((3, vec![10])));
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub fn train(
             let targets = train_set.select(Axis(0), indices);
             let inputs = make_inputs(targets.clone(), epoch, step);
             let prediction = model.forward(inputs, true, upto);
-            let (batch_loss, grad) = loss.loss_and_grad(&prediction, &targets);
+            let (batch_loss, grad) = loss.loss_and_grad(prediction, targets.view());
             if !batch_loss.is_finite() || batch_loss > EXPLODED_LOSS {
                 bar.abandon();
                 bail!(
@@ -123,7 +123,7 @@ pub fn evaluate_loss(model: &mut Model, loss: &dyn Loss, set: &Pairs, chunk: usi
     let mut total = 0.0;
     for (inputs, targets) in set.inputs.axis_chunks_iter(Axis(0), chunk).zip(set.targets.axis_chunks_iter(Axis(0), chunk)) {
         let prediction = model.forward(inputs.to_owned(), false, upto);
-        total += loss.loss_and_grad(&prediction, &targets.to_owned()).0 * inputs.nrows() as f64;
+        total += loss.loss_and_grad(prediction, targets).0 * inputs.nrows() as f64;
     }
     total / set.inputs.nrows().max(1) as f64
 }

@@ -60,12 +60,12 @@ pub fn check_layer_at(layer: &mut dyn Layer, x: Array2<f32>, rng: &mut Rng) {
 
 /// Checks a loss's gradient with respect to the prediction against central differences.
 pub fn check_loss(loss: &dyn Loss, prediction: &Array2<f32>, target: &Array2<f32>) {
-    let (_, grad) = loss.loss_and_grad(prediction, target);
+    let (_, grad) = loss.loss_and_grad(prediction.clone(), target.view());
     for i in 0..prediction.len() {
         let at = |delta: f32| {
             let mut nudged = prediction.clone();
             nudged.as_slice_mut().unwrap()[i] += delta;
-            loss.loss_and_grad(&nudged, target).0
+            loss.loss_and_grad(nudged, target.view()).0
         };
         let numeric = (at(EPS) - at(-EPS)) as f32 / (2.0 * EPS);
         assert_close(grad.as_slice().unwrap()[i], numeric, &format!("{} d/dprediction[{i}]", loss.name()));

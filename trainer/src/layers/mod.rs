@@ -3,9 +3,9 @@
 //!
 //! Activations travel as `[batch, features]` arrays; spatial layers read their features as C×H×W.
 
+mod activation;
 mod conv2d;
 mod dense;
-mod elu;
 mod fresh;
 mod maxpool;
 mod relu;
@@ -14,9 +14,9 @@ mod upsample;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
+pub use activation::Activation;
 pub use conv2d::Conv2d;
 pub use dense::Dense;
-pub use elu::Elu;
 pub use maxpool::MaxPool2d;
 pub use relu::Relu;
 pub use sigmoid::{Sigmoid, sigmoid};

@@ -6,7 +6,7 @@ mod mse;
 pub use bce::BinaryCrossEntropy;
 pub use mse::MeanSquaredError;
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 
 /// A loss comparing a batch of predictions with a batch of targets.
 pub trait Loss {
@@ -19,6 +19,7 @@ pub trait Loss {
         false
     }
 
-    /// The mean loss over every value of the batch, and d loss / d prediction.
-    fn loss_and_grad(&self, prediction: &Array2<f32>, target: &Array2<f32>) -> (f64, Array2<f32>);
+    /// The mean loss over every value of the batch, and d loss / d prediction, written over the
+    /// prediction, whose buffer training has no further use for.
+    fn loss_and_grad(&self, prediction: Array2<f32>, target: ArrayView2<f32>) -> (f64, Array2<f32>);
 }

@@ -2,7 +2,12 @@
 
 use super::Optimizer;
 use crate::layers::Param;
+use crate::simd::wide;
 use rayon::prelude::*;
+
+/// Values per parallel task: big enough that a task's overhead vanishes, small enough that the
+/// largest weight matrix (401,408 values) splits evenly over the threads.
+const CHUNK: usize = 16 * 1024;
 
 /// Adam (Kingma & Ba), as `keras.optimizers.Adam`.
 pub struct Adam {
@@ -40,10 +45,20 @@ impl Optimizer for Adam {
         // Keras folds both bias corrections into the step size.
         let rate = self.learning_rate * (1.0 - b2.powi(self.steps)).sqrt() / (1.0 - b1.powi(self.steps));
         for (param, (m, v)) in params.into_iter().zip(&mut self.moments) {
-            param.value.par_iter_mut().zip(param.grad).zip(m.par_iter_mut().zip(v)).for_each(|((w, &g), (m, v))| {
-                *m += (1.0 - b1) * (g - *m);
-                *v += (1.0 - b2) * (g * g - *v);
-                *w -= rate * *m / (v.sqrt() + eps);
+            let weights = param.value.par_chunks_mut(CHUNK).zip(param.grad.par_chunks(CHUNK));
+            let moments = m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK));
+            // Each thread's chunk is one plain loop, so it runs in `simd::wide`'s vector instructions.
+            weights.zip(moments).for_each(|((w, g), (m, v))| {
+                wide(
+                    #[inline(always)]
+                    || {
+                        for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                            *m += (1.0 - b1) * (g - *m);
+                            *v += (1.0 - b2) * (g * g - *v);
+                            *w -= rate * *m / (v.sqrt() + eps);
+                        }
+                    },
+                )
             });
         }
     }
