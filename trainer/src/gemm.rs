@@ -2,10 +2,25 @@
 //! rayon, and measured about twice as fast as ndarray's `matrixmultiply` on this model's shapes.
 //! Transposed operands cost nothing: pass `a.t()`, the strides say the rest.
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2};
 
-/// `c = a · b` when `accumulate` is false, `c += a · b` when it is true.
+/// `c = a · b` when `accumulate` is false, `c += a · b` when it is true, on every rayon thread.
 pub fn matmul_into(a: ArrayView2<f32>, b: ArrayView2<f32>, c: &mut ArrayViewMut2<f32>, accumulate: bool) {
+    product(a, b, c, accumulate, gemm::Parallelism::Rayon(0));
+}
+
+/// `matmul_into` on the calling thread alone, for callers that share the work out themselves.
+pub fn matmul_into_here(a: ArrayView2<f32>, b: ArrayView2<f32>, c: &mut ArrayViewMut2<f32>, accumulate: bool) {
+    product(a, b, c, accumulate, gemm::Parallelism::None);
+}
+
+fn product(
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
+    c: &mut ArrayViewMut2<f32>,
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
+) {
     let (m, k) = a.dim();
     let (k2, n) = b.dim();
     assert_eq!(k, k2, "matmul: inner dimensions differ ({m}×{k} · {k2}×{n})");
@@ -35,29 +50,26 @@ pub fn matmul_into(a: ArrayView2<f32>, b: ArrayView2<f32>, c: &mut ArrayViewMut2
             false,
             false,
             false,
-            gemm::Parallelism::Rayon(0),
+            parallelism,
         );
     }
-}
-
-/// `a · b` as a new array.
-pub fn matmul(a: ArrayView2<f32>, b: ArrayView2<f32>) -> Array2<f32> {
-    let mut c = Array2::zeros((a.nrows(), b.ncols()));
-    matmul_into(a, b, &mut c.view_mut(), false);
-    c
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
+    use ndarray::{Array2, array};
 
     #[test]
     fn matches_ndarray_dot_with_transposes() {
         let a = array![[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]];
         let b = array![[1.0f32, 0.5], [-1.0, 2.0], [0.0, 3.0]];
-        assert_eq!(matmul(a.view(), b.view()), a.dot(&b));
-        assert_eq!(matmul(b.t(), a.t()), b.t().dot(&a.t()));
+        let mut c = Array2::zeros((2, 2));
+        matmul_into(a.view(), b.view(), &mut c.view_mut(), false);
+        assert_eq!(c, a.dot(&b));
+        let mut c = Array2::zeros((2, 2));
+        matmul_into_here(b.t(), a.t(), &mut c.view_mut(), false);
+        assert_eq!(c, b.t().dot(&a.t()));
         let mut c = Array2::ones((2, 2));
         matmul_into(a.view(), b.view(), &mut c.view_mut(), true);
         assert_eq!(c, a.dot(&b) + 1.0);

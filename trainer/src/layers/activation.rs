@@ -7,10 +7,7 @@
 //! `expm1f`, which took an eighth of the training time; the two differ by under 1e-6 in absolute
 //! terms, and tract computes ELU as exp(x) − 1 too.
 //!
-//! These passes run on one thread on purpose: in the dense model, when both cores wrote halves of an
-//! activation, the next matrix product reading it ran at half speed (146 against 270 GFLOPS,
-//! measured on its backward pass), which cost more than the second core saved. (The conv model's
-//! ReLU measured the other way, so it runs on both.)
+//! These passes run on the calling thread: `Dense` hands each thread its own slice of the batch.
 
 use super::sigmoid;
 use crate::fastexp::exp;
