@@ -1,6 +1,7 @@
 //! Training the convolutional denoiser end to end on small synthetic data: no network, no ../shared.
 
 use bottleneck::card::ModelCard;
+use trainer::onnx::WeightFormat;
 use trainer::cli::{DataSource, EvalArgs, OptimizerKind, TrainArgs};
 use trainer::commands;
 use trainer::data::write_synthetic;
@@ -21,6 +22,7 @@ fn train_conv_writes_model_card_picture_and_evaluates() {
         optimizer: Some(OptimizerKind::Adam),
         lr: None,
         noise: Some("gaussian:0.3+occlusion:1".parse().unwrap()),
+        weights: WeightFormat::F32,
     };
     commands::train::run(&args).unwrap();
 
@@ -64,6 +66,7 @@ fn noise_is_refused_for_the_dense_model() {
         optimizer: None,
         lr: None,
         noise: Some("salt-pepper:0.1".parse().unwrap()),
+        weights: WeightFormat::F32,
     };
     let err = commands::train::run(&args).unwrap_err();
     assert!(err.to_string().contains("--noise is for the conv denoiser"), "{err}");
@@ -86,6 +89,7 @@ fn the_same_seed_gives_the_same_denoiser() {
             optimizer: None,
             lr: None,
             noise: None,
+            weights: WeightFormat::F32,
         };
         commands::train::run(&args).unwrap();
         std::fs::read(out.join("conv.onnx")).unwrap()

@@ -7,7 +7,7 @@ use trainer::cli::{DataSource, EvalArgs, TrainArgs};
 use trainer::commands;
 use trainer::data::write_synthetic;
 use trainer::model::{Model, ModelKind};
-use trainer::onnx::OnnxRunner;
+use trainer::onnx::{OnnxRunner, WeightFormat};
 use trainer::optim::Adam;
 use trainer::loss::MeanSquaredError;
 use trainer::train::{Pairs, TrainOptions, train};
@@ -23,6 +23,7 @@ fn args(data: &Path, out: &Path, epochs: usize) -> TrainArgs {
         optimizer: None,
         lr: None,
         noise: None,
+        weights: WeightFormat::F32,
     }
 }
 
@@ -66,6 +67,28 @@ fn train_writes_models_card_log_and_plot() {
     assert!((report["error_percentiles"]["p50"].as_f64().unwrap() - f64::from(card.val_error.p50)).abs() < 1e-3);
     assert!(figure("auroc_vs_noise") > 0.9, "{report}");
     assert!((0.0..=1.0).contains(&figure("auroc_vs_anomalies")), "{report}");
+}
+
+#[test]
+fn int8_weights_shrink_the_files_and_the_card_describes_the_int8_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("synthetic");
+    write_synthetic(&data, 256, 64, 5).unwrap();
+    let (f32_out, int8_out) = (dir.path().join("f32"), dir.path().join("int8"));
+    commands::train::run(&args(&data, &f32_out, 2)).unwrap();
+    commands::train::run(&TrainArgs { weights: WeightFormat::Int8, ..args(&data, &int8_out, 2) }).unwrap();
+
+    let size = |out: &Path, file: &str| std::fs::metadata(out.join(file)).unwrap().len() as f64;
+    for file in ["dense.onnx", "dense.encoder.onnx", "dense.decoder.onnx"] {
+        let ratio = size(&int8_out, file) / size(&f32_out, file);
+        assert!(ratio < 0.3, "{file}: int8 is {ratio:.2}× the f32 file");
+    }
+    let card = ModelCard::from_json(&std::fs::read_to_string(int8_out.join("dense.json")).unwrap()).unwrap();
+    assert_eq!(card.weights, "int8");
+    let eval = EvalArgs { model: int8_out.join("dense.onnx"), data, anomalies: None, noise: Default::default(), seed: 0 };
+    let report = commands::eval::evaluate(&eval).unwrap();
+    let p50 = report["error_percentiles"]["p50"].as_f64().unwrap();
+    assert!((p50 - f64::from(card.val_error.p50)).abs() < 1e-4, "card p50 {} vs the int8 file's {p50}", card.val_error.p50);
 }
 
 #[test]
