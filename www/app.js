@@ -1,6 +1,36 @@
 // Page glue: drawing, controls and painting results. Everything model-related happens in
 // worker.js, which runs the Rust/wasm code; this file only moves pixels and numbers.
 
+// What the worker needs first is fetched and compiled here, at once, while the worker itself
+// starts: one after the other, the two would add up on the way to the first reconstruction.
+// Kept for the page's life, so a restarted worker gets it without another download.
+const startup = (async () => {
+  const [module, available, denseBytes, card] = await Promise.all([
+    compileWasm('bottleneck-web_bg.wasm'),
+    fetchOk('models/index.json').then((r) => r.json()),
+    fetchOk('models/dense.onnx').then((r) => r.arrayBuffer()),
+    fetchOk('models/dense.json').then((r) => r.text()),
+  ]);
+  return { module, available, denseBytes, card };
+})();
+
+async function fetchOk(path) {
+  const response = await fetch(path);
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response;
+}
+
+// Compiles while downloading when the server sends the wasm MIME type, as static servers
+// usually do; otherwise from the whole download.
+async function compileWasm(path) {
+  const response = await fetchOk(path);
+  try {
+    return await WebAssembly.compileStreaming(response.clone());
+  } catch {
+    return WebAssembly.compile(await response.arrayBuffer());
+  }
+}
+
 const $ = (id) => document.getElementById(id);
 const pad = $('pad');
 const padContext = pad.getContext('2d', { willReadFrequently: true });
@@ -197,7 +227,8 @@ const replies = {
     const restarted = restarts > 0 ? 'The model worker stopped and was restarted. ' : '';
     restarts = 0;
     histogram = data.histogram;
-    statusLine.textContent = `${restarted}Dense model loaded in ${data.loadMs.toFixed(0)} ms.`;
+    const loadMs = performance.now() - workerStarted;
+    statusLine.textContent = `${restarted}Dense model loaded in ${loadMs.toFixed(0)} ms.`;
     $('conv-status').textContent = data.convMessage ?? '';
     $('upload').disabled = false;
     paintHistogram();
@@ -240,7 +271,11 @@ function send(message, transfer = []) {
   worker.postMessage(message, transfer);
 }
 
+// When the current worker was started; the first one starts with the page's downloads.
+let workerStarted = 0;
+
 function startWorker() {
+  workerStarted = performance.now();
   worker = new Worker('worker.js', { type: 'module' });
   busy = false;
   worker.onmessage = ({ data }) => {
@@ -253,7 +288,10 @@ function startWorker() {
     event.preventDefault();
     restartWorker();
   };
-  worker.postMessage({ type: 'load' });
+  startup.then(
+    (data) => worker.postMessage({ type: 'load', ...data }),
+    (error) => { statusLine.textContent = `The models could not be downloaded: ${error.message}. Reload the page to try again.`; },
+  );
 }
 
 // A worker that cannot even start (say its wasm failed to download) would otherwise be restarted

@@ -14,23 +14,17 @@ async function fetchBytes(path) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-// The dense model answers first: the page can show its first reconstruction while the denoiser
-// is still being prepared, which is posted as a `conv` message when done.
-async function load() {
-  const started = performance.now();
-  const [available, denseBytes, card] = await Promise.all([
-    fetch('models/index.json').then((r) => r.json()),
-    fetchBytes('models/dense.onnx'),
-    fetch('models/dense.json').then((r) => r.text()),
-    init(), // finds bottleneck-web_bg.wasm next to bottleneck-web.js
-  ]);
-  dense = AutoencoderModel.load(denseBytes);
+// The page has already downloaded the dense model and its card and compiled the wasm module
+// while this worker was starting (see app.js); here they are put together. The dense model
+// answers first: the denoiser is prepared afterwards and announced with a `conv` message.
+async function load({ module, available, denseBytes, card }) {
+  await init({ module_or_path: module });
+  dense = AutoencoderModel.load(new Uint8Array(denseBytes));
   scale = AnomalyScale.fromCardJson(card);
   const hasConv = available.includes('conv.onnx');
   if (hasConv) setTimeout(loadConv);
   return {
     type: 'ready',
-    loadMs: performance.now() - started,
     convMessage: hasConv ? 'Loading the denoiser…' : 'The denoiser (conv.onnx) has not been trained yet.',
     histogram: { counts: scale.histogramCounts, lo: scale.histogramLo, hi: scale.histogramHi },
   };
