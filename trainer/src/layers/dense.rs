@@ -28,6 +28,9 @@ pub struct Dense {
     /// `weights_grad` and `bias_grad`; kept from step to step.
     slice_grads: Vec<(Array2<f32>, Array1<f32>)>,
     input: Option<Array2<f32>>,
+    /// The buffer of the last gradient `backward` was given, which has the shape of this layer's
+    /// output: the next forward pass writes its output there instead of allocating and zeroing one.
+    spare: Option<Array2<f32>>,
     /// The activation's dy/dx at the last training forward pass, kept from step to step so the
     /// buffer is allocated once per batch size.
     slopes: Array2<f32>,
@@ -46,6 +49,7 @@ impl Dense {
             bias_grad: Array1::zeros(outputs),
             slice_grads: Vec::new(),
             input: None,
+            spare: None,
             slopes: Array2::zeros((0, outputs)),
         }
     }
@@ -62,7 +66,13 @@ impl Layer for Dense {
 
     fn forward(&mut self, x: Array2<f32>, train: bool) -> Array2<f32> {
         let (rows, width) = (x.nrows(), self.bias.len());
-        let mut y = Array2::zeros((rows, width));
+        // The product overwrites every value of `y` without reading it (`accumulate` is false: gemm
+        // then scales the old contents by zero without loading them), so a spare buffer need not be
+        // cleared.
+        let mut y = match self.spare.take() {
+            Some(spare) if spare.dim() == (rows, width) => spare,
+            _ => Array2::zeros((rows, width)),
+        };
         let keep_slopes = train && self.activation != Activation::Linear;
         if keep_slopes && self.slopes.dim() != y.dim() {
             self.slopes = Array2::zeros(y.dim());
@@ -86,8 +96,8 @@ impl Layer for Dense {
     }
 
     fn backward(&mut self, mut grad: Array2<f32>, need_input_grad: bool) -> Option<Array2<f32>> {
-        let x = self.input.take().expect("Dense::backward without a training forward");
-        let ((rows, inputs), width) = (x.dim(), self.bias.len());
+        let mut x = self.input.take().expect("Dense::backward without a training forward");
+        let (rows, width) = (x.nrows(), self.bias.len());
         assert_eq!(grad.dim(), (rows, width), "Dense::backward: gradient does not match the forward pass");
         let linear = self.activation == Activation::Linear;
         assert!(linear || self.slopes.dim() == grad.dim(), "Dense::backward: slopes do not match the forward pass");
@@ -95,8 +105,6 @@ impl Layer for Dense {
         let count = rows.div_ceil(slice);
         let weights_dim = self.weights.dim();
         self.slice_grads.resize_with(count.saturating_sub(1), || (Array2::zeros(weights_dim), Array1::zeros(width)));
-        let mut dx = need_input_grad.then(|| Array2::zeros((rows, inputs)));
-        let mut dx_slices = dx.as_mut().map(|dx| dx.axis_chunks_iter_mut(Axis(0), slice));
         let mut slopes = (!linear).then(|| self.slopes.as_slice().expect("fresh array").chunks(slice * width));
         let grads = std::iter::once((&mut self.weights_grad, &mut self.bias_grad))
             .chain(self.slice_grads.iter_mut().map(|(w, b)| (w, b)));
@@ -104,14 +112,12 @@ impl Layer for Dense {
             .as_slice_mut()
             .expect("gradients are contiguous")
             .chunks_mut(slice * width)
-            .zip(x.axis_chunks_iter(Axis(0), slice))
+            .zip(x.axis_chunks_iter_mut(Axis(0), slice))
             .zip(grads)
-            .map(|((grad, x), grads)| {
-                (grad, x, grads, slopes.as_mut().and_then(Iterator::next), dx_slices.as_mut().and_then(Iterator::next))
-            })
+            .map(|((grad, x), grads)| (grad, x, grads, slopes.as_mut().and_then(Iterator::next)))
             .collect();
         let weights = self.weights.view();
-        slices.into_par_iter().for_each(|(grad, x, (weights_grad, bias_grad), slopes, dx)| {
+        slices.into_par_iter().for_each(|(grad, mut x, (weights_grad, bias_grad), slopes)| {
             let bias_grad = bias_grad.as_slice_mut().expect("fresh array");
             bias_grad.fill(0.0);
             // One pass turns d loss / dy into d loss / d(x·W + b) and sums it into the bias gradient.
@@ -127,16 +133,22 @@ impl Layer for Dense {
             }
             let grad = ArrayView2::from_shape((x.nrows(), width), grad).expect("rows of the gradient");
             matmul_into_here(x.t(), grad, &mut weights_grad.view_mut(), false);
-            if let Some(mut dx) = dx {
-                matmul_into_here(grad, weights.t(), &mut dx, false);
+            // This slice of the input has served its only use, so its buffer, of the input gradient's
+            // shape, takes the input gradient: no allocation, and no zeroing since the product
+            // overwrites without reading.
+            if need_input_grad {
+                matmul_into_here(grad, weights.t(), &mut x, false);
             }
         });
-        // The price of slicing the batch: one more pass over the weight gradient per extra slice.
-        for (weights_grad, bias_grad) in &self.slice_grads {
-            add_into(&mut self.weights_grad, weights_grad);
-            add_into(&mut self.bias_grad, bias_grad);
-        }
-        dx
+        // The price of slicing the batch: one more pass over the weight gradient per extra slice,
+        // shared out over the threads. Each value adds the slices in slice order, whatever thread
+        // takes it, so a seed still fixes the run.
+        let weights_parts: Vec<&[f32]> = self.slice_grads.iter().map(|(w, _)| w.as_slice().expect("fresh array")).collect();
+        add_into(self.weights_grad.as_slice_mut().expect("fresh array"), &weights_parts);
+        let bias_parts: Vec<&[f32]> = self.slice_grads.iter().map(|(_, b)| b.as_slice().expect("fresh array")).collect();
+        add_into(self.bias_grad.as_slice_mut().expect("fresh array"), &bias_parts);
+        self.spare = Some(grad);
+        need_input_grad.then_some(x)
     }
 
     fn params(&mut self) -> Vec<Param<'_>> {
@@ -154,18 +166,32 @@ impl Layer for Dense {
     }
 }
 
+/// Values per task when adding up the slices' weight gradients: the largest (401,408 values) splits
+/// evenly over the threads, and a task's overhead vanishes.
+const REDUCE_CHUNK: usize = 16 * 1024;
+
 /// Rows per slice of a batch: one slice per rayon thread.
 fn slice_rows(rows: usize) -> usize {
     rows.div_ceil(rayon::current_num_threads()).max(1)
 }
 
+/// `total += part` for each of `parts` in turn, element by element, in chunks over the threads.
+fn add_into(total: &mut [f32], parts: &[&[f32]]) {
+    total.par_chunks_mut(REDUCE_CHUNK).enumerate().for_each(|(i, total)| {
+        for part in parts {
+            let part = &part[i * REDUCE_CHUNK..][..total.len()];
+            wide(
+                #[inline(always)]
+                || add(total, part),
+            );
+        }
+    });
+}
+
 /// `total += part`, element by element.
-fn add_into<D: ndarray::Dimension>(total: &mut ndarray::Array<f32, D>, part: &ndarray::Array<f32, D>) {
-    let (total, part) = (total.as_slice_mut().expect("fresh array"), part.as_slice().expect("fresh array"));
-    wide(
-        #[inline(always)]
-        || total.iter_mut().zip(part).for_each(|(t, p)| *t += p),
-    );
+#[inline(always)]
+fn add(total: &mut [f32], part: &[f32]) {
+    total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
 }
 
 /// `sum += row` for every row of `values`, rows `sum.len()` wide.
