@@ -6,7 +6,7 @@ use crate::simd::wide;
 use rayon::prelude::*;
 
 /// Values per parallel task: big enough that a task's overhead vanishes, small enough that the
-/// largest weight matrix (401,408 values) splits evenly over the threads.
+/// tasks split evenly over the threads.
 const CHUNK: usize = 16 * 1024;
 
 /// Adam (Kingma & Ba), as `keras.optimizers.Adam`.
@@ -44,23 +44,29 @@ impl Optimizer for Adam {
         let (b1, b2, eps) = (self.beta1, self.beta2, self.epsilon);
         // Keras folds both bias corrections into the step size.
         let rate = self.learning_rate * (1.0 - b2.powi(self.steps)).sqrt() / (1.0 - b1.powi(self.steps));
-        for (param, (m, v)) in params.into_iter().zip(&mut self.moments) {
-            let weights = param.value.par_chunks_mut(CHUNK).zip(param.grad.par_chunks(CHUNK));
-            let moments = m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK));
-            // Each thread's chunk is one plain loop, so it runs in `simd::wide`'s vector instructions.
-            weights.zip(moments).for_each(|((w, g), (m, v))| {
-                wide(
-                    #[inline(always)]
-                    || {
-                        for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                            *m += (1.0 - b1) * (g - *m);
-                            *v += (1.0 - b2) * (g * g - *v);
-                            *w -= rate * *m / (v.sqrt() + eps);
-                        }
-                    },
-                )
-            });
-        }
+        // The chunks of every tensor go to the threads as one list: one parallel loop per step
+        // rather than one per tensor, each of which woke the other thread and waited for it.
+        let chunks: Vec<_> = params
+            .into_iter()
+            .zip(&mut self.moments)
+            .flat_map(|(param, (m, v))| {
+                let weights = param.value.chunks_mut(CHUNK).zip(param.grad.chunks(CHUNK));
+                weights.zip(m.chunks_mut(CHUNK).zip(v.chunks_mut(CHUNK)))
+            })
+            .collect();
+        // Each chunk is one plain loop, so it runs in `simd::wide`'s vector instructions.
+        chunks.into_par_iter().for_each(|((w, g), (m, v))| {
+            wide(
+                #[inline(always)]
+                || {
+                    for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                        *m += (1.0 - b1) * (g - *m);
+                        *v += (1.0 - b2) * (g * g - *v);
+                        *w -= rate * *m / (v.sqrt() + eps);
+                    }
+                },
+            )
+        });
     }
 }
 
