@@ -76,7 +76,7 @@ pub fn train(
         rng.shuffle(&mut order);
         let mut loss_sum = 0.0;
         for (step, indices) in order.chunks(options.batch).enumerate() {
-            let targets = train_set.select(Axis(0), indices);
+            let targets = gather_rows(train_set, indices);
             let inputs = make_inputs(targets.clone(), epoch, step);
             let prediction = model.forward(inputs, true, upto);
             let (batch_loss, grad) = loss.loss_and_grad(prediction, targets.view());
@@ -128,6 +128,20 @@ pub fn evaluate_loss(model: &mut Model, loss: &dyn Loss, set: &Pairs, chunk: usi
     total / set.inputs.nrows().max(1) as f64
 }
 
+/// The rows `indices` of `set`, in that order. ndarray's `select` copied them value by value, through
+/// `concatenate`; whole rows copy as slices.
+fn gather_rows(set: ArrayView2<f32>, indices: &[usize]) -> Array2<f32> {
+    let mut values = Vec::with_capacity(indices.len() * set.ncols());
+    for &i in indices {
+        let row = set.row(i);
+        match row.as_slice() {
+            Some(row) => values.extend_from_slice(row),
+            None => values.extend(row.iter()),
+        }
+    }
+    Array2::from_shape_vec((indices.len(), set.ncols()), values).expect("whole rows")
+}
+
 /// A per-epoch bar with step, running loss and throughput; hidden when not verbose or not a terminal.
 fn progress_bar(verbose: bool, steps: usize, epoch: usize, epochs: usize) -> ProgressBar {
     if !verbose {
@@ -141,4 +155,17 @@ fn progress_bar(verbose: bool, steps: usize, epoch: usize, epochs: usize) -> Pro
     );
     bar.set_prefix(format!("epoch {epoch}/{epochs}"));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn gather_rows_matches_select() {
+        let set = array![[1.0f32, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        assert_eq!(gather_rows(set.view(), &[2, 0, 2]), set.select(Axis(0), &[2, 0, 2]));
+        assert_eq!(gather_rows(set.t(), &[1, 0]), set.t().select(Axis(0), &[1, 0]));
+    }
 }
