@@ -1,8 +1,10 @@
 //! Training the convolutional denoiser end to end on small synthetic data: no network, no ../shared.
 
+mod common;
+
 use bottleneck::card::ModelCard;
-use trainer::onnx::WeightFormat;
-use trainer::cli::{DataSource, EvalArgs, OptimizerKind, TrainArgs};
+use common::train_args;
+use trainer::cli::{EvalArgs, OptimizerKind, TrainArgs};
 use trainer::commands;
 use trainer::data::write_synthetic;
 use trainer::model::ModelKind;
@@ -13,16 +15,12 @@ fn train_conv_writes_model_card_picture_and_evaluates() {
     let (data, out) = (dir.path().join("synthetic"), dir.path().join("out"));
     write_synthetic(&data, 256, 64, 5).unwrap();
     let args = TrainArgs {
-        model: ModelKind::Conv,
-        source: DataSource { data: Some(data.clone()), dataset: None },
         epochs: 3,
-        out: out.clone(),
         batch: Some(32),
         seed: 1,
         optimizer: Some(OptimizerKind::Adam),
-        lr: None,
         noise: Some("gaussian:0.3+occlusion:1".parse().unwrap()),
-        weights: WeightFormat::F32,
+        ..train_args(ModelKind::Conv, &data, &out)
     };
     commands::train::run(&args).unwrap();
 
@@ -57,16 +55,8 @@ fn train_conv_writes_model_card_picture_and_evaluates() {
 fn noise_is_refused_for_the_dense_model() {
     let dir = tempfile::tempdir().unwrap();
     let args = TrainArgs {
-        model: ModelKind::Dense,
-        source: DataSource { data: Some(dir.path().to_path_buf()), dataset: None },
-        epochs: 1,
-        out: dir.path().join("out"),
-        batch: None,
-        seed: 0,
-        optimizer: None,
-        lr: None,
         noise: Some("salt-pepper:0.1".parse().unwrap()),
-        weights: WeightFormat::F32,
+        ..train_args(ModelKind::Dense, dir.path(), &dir.path().join("out"))
     };
     let err = commands::train::run(&args).unwrap_err();
     assert!(err.to_string().contains("--noise is for the conv denoiser"), "{err}");
@@ -79,18 +69,7 @@ fn the_same_seed_gives_the_same_denoiser() {
     write_synthetic(&data, 96, 16, 6).unwrap();
     let run = |out: &str| {
         let out = dir.path().join(out);
-        let args = TrainArgs {
-            model: ModelKind::Conv,
-            source: DataSource { data: Some(data.clone()), dataset: None },
-            epochs: 1,
-            out: out.clone(),
-            batch: Some(48),
-            seed: 8,
-            optimizer: None,
-            lr: None,
-            noise: None,
-            weights: WeightFormat::F32,
-        };
+        let args = TrainArgs { batch: Some(48), seed: 8, ..train_args(ModelKind::Conv, &data, &out) };
         commands::train::run(&args).unwrap();
         std::fs::read(out.join("conv.onnx")).unwrap()
     };

@@ -1,9 +1,12 @@
 //! Training the dense autoencoder end to end on small synthetic data: no network, no ../shared.
 
+mod common;
+
 use bottleneck::card::ModelCard;
+use common::train_args;
 use ndarray::Array2;
 use std::path::Path;
-use trainer::cli::{DataSource, EvalArgs, TrainArgs};
+use trainer::cli::{EvalArgs, TrainArgs};
 use trainer::commands;
 use trainer::data::write_synthetic;
 use trainer::model::{Model, ModelKind};
@@ -13,18 +16,7 @@ use trainer::loss::MeanSquaredError;
 use trainer::train::{Pairs, TrainOptions, train};
 
 fn args(data: &Path, out: &Path, epochs: usize) -> TrainArgs {
-    TrainArgs {
-        model: ModelKind::Dense,
-        source: DataSource { data: Some(data.to_path_buf()), dataset: None },
-        epochs,
-        out: out.to_path_buf(),
-        batch: Some(64),
-        seed: 3,
-        optimizer: None,
-        lr: None,
-        noise: None,
-        weights: WeightFormat::F32,
-    }
+    TrainArgs { epochs, batch: Some(64), seed: 3, ..train_args(ModelKind::Dense, data, out) }
 }
 
 #[test]
