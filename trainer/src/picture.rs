@@ -1,5 +1,6 @@
 //! Pictures people would rather look at than read: clean / noisy / denoised rows of test digits.
 
+use crate::data::grey_level;
 use anyhow::{Result, bail};
 use bottleneck::IMAGE_SIDE;
 use ndarray::ArrayView2;
@@ -22,7 +23,7 @@ pub fn denoising_png(clean: ArrayView2<f32>, noisy: ArrayView2<f32>, denoised: A
     for (r, set) in rows.iter().enumerate() {
         for i in 0..count {
             for (p, &value) in set.row(i).iter().enumerate() {
-                let grey = (value.clamp(0.0, 1.0) * 255.0).round() as u8;
+                let grey = grey_level(value);
                 let (y0, x0) = (GAP + r * cell + (p / IMAGE_SIDE) * ZOOM, GAP + i * cell + (p % IMAGE_SIDE) * ZOOM);
                 for dy in 0..ZOOM {
                     pixels[(y0 + dy) * width + x0..][..ZOOM].fill(grey);

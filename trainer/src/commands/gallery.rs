@@ -4,7 +4,7 @@
 
 use crate::atomic::write_atomic;
 use crate::cli::GalleryArgs;
-use crate::data::{Dataset, Split, load_dir};
+use crate::data::{Dataset, Split, grey_level, load_dir};
 use anyhow::{Result, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -37,7 +37,7 @@ pub struct GalleryItem {
 
 impl GalleryItem {
     fn new(name: String, kind: &'static str, image: &[f32]) -> GalleryItem {
-        let bytes: Vec<u8> = image.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
+        let bytes: Vec<u8> = image.iter().map(|&v| grey_level(v)).collect();
         GalleryItem { name, kind, pixels: BASE64.encode(bytes) }
     }
 }

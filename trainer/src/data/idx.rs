@@ -75,6 +75,12 @@ impl Kind {
     }
 }
 
+/// The grey level (0 to 255) of a pixel value in [0, 1]: the inverse of [`read_images`]' scaling,
+/// with values outside [0, 1] clamped.
+pub fn grey_level(value: f32) -> u8 {
+    (value.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
 /// Reads an IDX images file (gzip-compressed, or raw) and scales its pixels to [0, 1].
 pub fn read_images(path: &Path) -> anyhow::Result<IdxImages> {
     let bytes = read_decompressed(path)?;

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::ensure;
 
 pub use download::{KnownDataset, fetch};
-pub use idx::{IdxImages, read_images, read_labels, write_images_gz, write_labels_gz};
+pub use idx::{IdxImages, grey_level, read_images, read_labels, write_images_gz, write_labels_gz};
 
 /// Canonical name of the training images file.
 pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte.gz";
