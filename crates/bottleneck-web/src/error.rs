@@ -27,6 +27,11 @@ pub enum WebError {
         /// What the model declares, e.g. "[N,5] → [N,5]".
         found: String,
     },
+    /// The model uses operators the page does not run.
+    UnsupportedOperators {
+        /// Their ONNX names, each once.
+        found: Vec<String>,
+    },
     /// An input buffer has the wrong number of values.
     WrongLength {
         /// What the buffer is, e.g. "model input".
@@ -72,6 +77,12 @@ impl fmt::Display for WebError {
                     .map(|kind| kind.signature())
                     .collect::<Vec<_>>()
                     .join(", ")
+            ),
+            WebError::UnsupportedOperators { found } => write!(
+                f,
+                "the model uses {}, which this page does not run; it runs {}",
+                found.join(", "),
+                crate::ops::supported().collect::<Vec<_>>().join(", ")
             ),
             WebError::WrongLength {
                 what,

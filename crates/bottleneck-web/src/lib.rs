@@ -10,6 +10,7 @@ pub mod anomaly;
 pub mod error;
 pub mod image;
 pub mod model;
+pub mod ops;
 
 pub use anomaly::{AnomalyScale, AnomalyScore};
 pub use error::WebError;

@@ -102,10 +102,17 @@ impl AutoencoderModel {
                 max: MAX_MODEL_BYTES,
             });
         }
-        let model = tract_onnx::onnx()
-            .model_for_read(&mut &bytes[..])
-            .map_err(unreadable)?
-            .into_typed()
+        let onnx = crate::ops::onnx();
+        let proto = onnx
+            .proto_model_for_read(&mut &bytes[..])
+            .map_err(unreadable)?;
+        let unsupported = crate::ops::unsupported(&proto);
+        if !unsupported.is_empty() {
+            return Err(WebError::UnsupportedOperators { found: unsupported });
+        }
+        let model = onnx
+            .model_for_proto_model(&proto)
+            .and_then(|model| model.into_typed())
             .map_err(unreadable)?;
         let (model, kind) = fix_batch_to_one(model)?;
         let plan = model
@@ -253,16 +260,24 @@ mod tests {
     use trainer::onnx::{GraphBuilder, WeightFormat};
 
     fn exported(kind: TrainerKind, part: Part) -> Vec<u8> {
-        Model::new(kind, 7).to_onnx(part, WeightFormat::F32).encode_to_vec()
+        exported_as(kind, part, WeightFormat::F32)
     }
 
-    /// A one-node Relu model with the given per-sample shape.
-    fn relu_model(shape: &[usize]) -> Vec<u8> {
+    fn exported_as(kind: TrainerKind, part: Part, format: WeightFormat) -> Vec<u8> {
+        Model::new(kind, 7).to_onnx(part, format).encode_to_vec()
+    }
+
+    /// A model of one `op_type` node, no attributes, with the given per-sample shape.
+    fn one_node_model(op_type: &str, shape: &[usize]) -> Vec<u8> {
         let mut graph = GraphBuilder::default();
-        graph.node("Relu", &["x"], vec![]);
+        graph.node(op_type, &["x"], vec![]);
         graph
-            .finish("relu", ("x", shape), ("y", shape))
+            .finish(op_type, ("x", shape), ("y", shape))
             .encode_to_vec()
+    }
+
+    fn relu_model(shape: &[usize]) -> Vec<u8> {
+        one_node_model("Relu", shape)
     }
 
     fn digit_like_input() -> Vec<f32> {
@@ -298,26 +313,51 @@ mod tests {
         }
     }
 
+    /// The page's own operator registry (src/ops/) must give what full tract-onnx gives, for every
+    /// operator the trainer exports: Gemm, Elu and Sigmoid; Conv, Relu, MaxPool and Resize; and
+    /// DequantizeLinear in the int8 files.
     #[test]
-    fn reconstruction_matches_the_trainers_own_tract_runner() {
-        let bytes = exported(TrainerKind::Dense, Part::Full);
-        let reference = trainer::onnx::OnnxRunner::from_bytes(&bytes).unwrap();
-        let input = digit_like_input();
-        let batch = ndarray::ArrayView2::from_shape((1, IMAGE_PIXELS), &input).unwrap();
-        let expected = reference.run(batch).unwrap();
-        let output = AutoencoderModel::load(&bytes).unwrap().run(&input).unwrap();
-        for (ours, theirs) in output.iter().zip(expected.iter()) {
-            assert!((ours - theirs).abs() <= 1e-5, "{ours} vs {theirs}");
+    fn outputs_match_the_trainers_own_tract_runner() {
+        for kind in [TrainerKind::Dense, TrainerKind::Conv] {
+            for format in [WeightFormat::F32, WeightFormat::Int8] {
+                let bytes = exported_as(kind, Part::Full, format);
+                let reference = trainer::onnx::OnnxRunner::from_bytes(&bytes).unwrap();
+                let input = digit_like_input();
+                let batch = ndarray::ArrayView2::from_shape((1, IMAGE_PIXELS), &input).unwrap();
+                let expected = reference.run(batch).unwrap();
+                let mut model = AutoencoderModel::load(&bytes).unwrap();
+                let output = model.run(&input).unwrap();
+                assert_eq!(output.len(), expected.len());
+                for (ours, theirs) in output.iter().zip(expected.iter()) {
+                    assert!(
+                        (ours - theirs).abs() <= 1e-5,
+                        "{kind:?} {format:?}: {ours} vs {theirs}"
+                    );
+                }
+                if kind == TrainerKind::Conv {
+                    assert_eq!(model.kind(), ModelKind::Denoise);
+                    assert!(output.iter().all(|v| (0.0..=1.0).contains(v)));
+                }
+            }
         }
     }
 
     #[test]
-    fn conv_denoiser_loads_as_denoise() {
-        let mut model = AutoencoderModel::load(&exported(TrainerKind::Conv, Part::Full)).unwrap();
-        assert_eq!(model.kind(), ModelKind::Denoise);
-        let output = model.run(&digit_like_input()).unwrap();
-        assert_eq!(output.len(), IMAGE_PIXELS);
-        assert!(output.iter().all(|v| (0.0..=1.0).contains(v)));
+    fn models_with_other_operators_are_refused_with_their_names() {
+        let error = AutoencoderModel::load(&one_node_model("Softmax", &[784]))
+            .err()
+            .unwrap();
+        assert_eq!(
+            error,
+            WebError::UnsupportedOperators {
+                found: vec!["Softmax".into()]
+            }
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("Softmax") && message.contains("Gemm") && message.contains("Resize"),
+            "{message}"
+        );
     }
 
     #[test]

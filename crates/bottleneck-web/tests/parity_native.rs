@@ -15,8 +15,11 @@ fn native_outputs() -> Vec<Vec<f32>> {
     SHIPPED_MODELS
         .iter()
         .flat_map(|(_, bytes)| {
-            let mut model = AutoencoderModel::load(bytes).expect("the shipped model loads natively");
-            parity_inputs().into_iter().map(move |input| model.run(&input).expect("the model runs"))
+            let mut model =
+                AutoencoderModel::load(bytes).expect("the shipped model loads natively");
+            parity_inputs()
+                .into_iter()
+                .map(move |input| model.run(&input).expect("the model runs"))
         })
         .collect()
 }
@@ -25,7 +28,11 @@ fn native_outputs() -> Vec<Vec<f32>> {
 fn native_tract_gives_the_fixture_outputs() {
     let outputs = native_outputs();
     if std::env::var_os("BOTTLENECK_WRITE_PARITY").is_some() {
-        let bytes: Vec<u8> = outputs.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+        let bytes: Vec<u8> = outputs
+            .iter()
+            .flatten()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         std::fs::write(FIXTURE_PATH, bytes).expect("write the fixture");
         return;
     }
