@@ -103,9 +103,10 @@ impl AutoencoderModel {
             });
         }
         let onnx = crate::ops::onnx();
-        let proto = onnx
+        let mut proto = onnx
             .proto_model_for_read(&mut &bytes[..])
             .map_err(unreadable)?;
+        crate::ops::dequantize_linear::fold_into_weights(&onnx, &mut proto).map_err(unreadable)?;
         let unsupported = crate::ops::unsupported(&proto);
         if !unsupported.is_empty() {
             return Err(WebError::UnsupportedOperators { found: unsupported });
@@ -357,6 +358,19 @@ mod tests {
         assert!(
             message.contains("Softmax") && message.contains("Gemm") && message.contains("Resize"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn dequantizing_anything_but_stored_weights_is_refused() {
+        let error = AutoencoderModel::load(&one_node_model("DequantizeLinear", &[784]))
+            .err()
+            .unwrap();
+        assert!(
+            error
+                .to_string()
+                .contains("is not a weight stored in the file"),
+            "{error}"
         );
     }
 

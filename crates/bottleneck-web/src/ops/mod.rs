@@ -8,7 +8,7 @@
 
 mod activation;
 mod conv;
-mod dequantize_linear;
+pub mod dequantize_linear;
 mod gemm;
 mod max_pool;
 mod resize;
@@ -26,10 +26,10 @@ type Built = TractResult<(Box<dyn InferenceOp>, Vec<String>)>;
 /// Turns one ONNX node into a tract operator.
 type Builder = fn(&ParsingContext, &NodeProto) -> Built;
 
-/// Every operator the page runs, by its ONNX name.
-const OPERATORS: [(&str, Builder); 8] = [
+/// Every operator the page runs, by its ONNX name. DequantizeLinear on weights is run too, but
+/// before tract sees the graph: see [`dequantize_linear`].
+const OPERATORS: [(&str, Builder); 7] = [
     ("Conv", conv::conv),
-    ("DequantizeLinear", dequantize_linear::dequantize_linear),
     ("Elu", activation::elu),
     ("Gemm", gemm::gemm),
     ("MaxPool", max_pool::max_pool),
@@ -65,7 +65,8 @@ pub fn unsupported(model: &ModelProto) -> Vec<String> {
 
 /// Names of the operators the page runs, for messages.
 pub fn supported() -> impl Iterator<Item = &'static str> {
-    OPERATORS.iter().map(|(name, _)| *name)
+    let dequantize = std::iter::once("DequantizeLinear (on weights)");
+    OPERATORS.iter().map(|(name, _)| *name).chain(dequantize)
 }
 
 /// The padding of a Conv or MaxPool node, from its `pads` or `auto_pad` attribute. Pooling pads
