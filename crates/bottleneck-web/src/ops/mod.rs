@@ -3,7 +3,7 @@
 //!
 //! The page registers only these instead of tract-onnx's full set (`tract_onnx::onnx()`): every
 //! builder in that set keeps its operator's code in the wasm whether a model uses it or not. With
-//! the vendored tract-nnef (vendor/README.md) this takes the browser build from 2.08 to 1.16 MB
+//! the vendored tract-nnef (vendor/README.md) this takes the browser build from 2.08 to 1.18 MB
 //! of gzip. A model that uses anything else is refused with the list below.
 
 mod activation;
