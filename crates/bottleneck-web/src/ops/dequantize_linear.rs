@@ -54,7 +54,8 @@ pub fn fold_into_weights(onnx: &Onnx, model: &mut ModelProto) -> TractResult<()>
                 .clone(),
             dims: values.shape().iter().map(|&d| d as i64).collect(),
             data_type: DataType::Float as i32,
-            raw_data: floats.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            // As values, not bytes: tract then copies them once instead of decoding bytes.
+            float_data: floats,
             ..TensorProto::default()
         });
     }
@@ -117,10 +118,13 @@ fn dequantized(
         );
         shape[axis + 1..].iter().product()
     };
-    Ok(as_floats(values)?
-        .into_iter()
+    let values = values.cast_to::<f32>()?;
+    let values = values.try_as_plain_ram()?;
+    Ok(values
+        .as_slice::<f32>()?
+        .iter()
         .enumerate()
-        .map(|(i, v)| {
+        .map(|(i, &v)| {
             let channel = (i / inner) % channels;
             (v - zero_point[channel % zero_point.len()]) * scale[channel]
         })
