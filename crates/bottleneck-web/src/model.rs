@@ -106,6 +106,7 @@ impl AutoencoderModel {
         let mut proto = onnx
             .proto_model_for_read(&mut &bytes[..])
             .map_err(unreadable)?;
+        crate::ops::check_weights(&proto).map_err(unreadable)?;
         crate::ops::dequantize_linear::fold_into_weights(&onnx, &mut proto).map_err(unreadable)?;
         let unsupported = crate::ops::unsupported(&proto);
         if !unsupported.is_empty() {
@@ -372,6 +373,32 @@ mod tests {
                 .contains("is not a weight stored in the file"),
             "{error}"
         );
+    }
+
+    /// tract panics on a string tensor stored as raw bytes, and a panic would end the wasm
+    /// instance with every model in it.
+    #[test]
+    fn string_weights_are_an_error_not_a_panic() {
+        let mut graph = GraphBuilder::default();
+        graph.node("Relu", &["x"], vec![]);
+        graph.node("Relu", &["words"], vec![]);
+        let mut model = graph.finish("relu", ("x", &[784]), ("y", &[784]));
+        model
+            .graph
+            .as_mut()
+            .unwrap()
+            .initializer
+            .push(tract_onnx::pb::TensorProto {
+                name: "words".into(),
+                dims: vec![3],
+                data_type: tract_onnx::pb::tensor_proto::DataType::String as i32,
+                raw_data: b"abc".to_vec(),
+                ..Default::default()
+            });
+        let error = AutoencoderModel::load(&model.encode_to_vec())
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("words"), "{error}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod resize;
 
 use tract_onnx::Onnx;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
+use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::{ModelProto, NodeProto};
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::cnn::PaddingSpec;
@@ -61,6 +62,20 @@ pub fn unsupported(model: &ModelProto) -> Vec<String> {
         }
     }
     missing
+}
+
+/// Refuses weights of strings: tract panics on strings stored as raw bytes instead of returning
+/// an error, and a panic would end the wasm instance with every model in it.
+pub fn check_weights(model: &ModelProto) -> TractResult<()> {
+    let weights = model.graph.iter().flat_map(|graph| &graph.initializer);
+    for weight in weights {
+        ensure!(
+            weight.data_type != DataType::String as i32,
+            "the weight {} holds strings, not numbers",
+            weight.name
+        );
+    }
+    Ok(())
 }
 
 /// Names of the operators the page runs, for messages.
