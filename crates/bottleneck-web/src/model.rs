@@ -106,7 +106,7 @@ impl AutoencoderModel {
         let mut proto = onnx
             .proto_model_for_read(&mut &bytes[..])
             .map_err(unreadable)?;
-        crate::ops::check_weights(&proto).map_err(unreadable)?;
+        crate::ops::check_graph(&proto).map_err(unreadable)?;
         crate::ops::dequantize_linear::fold_into_weights(&onnx, &mut proto).map_err(unreadable)?;
         let unsupported = crate::ops::unsupported(&proto);
         if !unsupported.is_empty() {
@@ -259,7 +259,7 @@ mod tests {
     use super::*;
     use prost::Message;
     use trainer::model::{Model, ModelKind as TrainerKind, Part};
-    use trainer::onnx::{GraphBuilder, WeightFormat};
+    use trainer::onnx::{GraphBuilder, WeightFormat, attr_int, attr_ints};
 
     fn exported(kind: TrainerKind, part: Part) -> Vec<u8> {
         exported_as(kind, part, WeightFormat::F32)
@@ -399,6 +399,52 @@ mod tests {
             .err()
             .unwrap();
         assert!(error.to_string().contains("words"), "{error}");
+    }
+
+    /// Attributes and weights that tract would panic on (index out of range, division by zero,
+    /// a negative size) must come back as errors: a panic would end the wasm instance.
+    #[test]
+    fn malformed_convolutions_and_resizes_are_errors_not_panics() {
+        let conv = |attributes: Vec<tract_onnx::pb::AttributeProto>| {
+            let mut graph = GraphBuilder::default();
+            let weights = graph.initializer("w", &[1, 1, 3, 3], &[0.1; 9]);
+            graph.node("Conv", &["x", &weights], attributes);
+            graph.finish("conv", ("x", &[1, 28, 28]), ("y", &[1, 28, 28]))
+        };
+        let resize = |scales: [f32; 4]| {
+            let mut graph = GraphBuilder::default();
+            let scales = graph.initializer("scales", &[4], &scales);
+            graph.node("Resize", &["x", "", &scales], vec![]);
+            graph.finish("resize", ("x", &[1, 28, 28]), ("y", &[1, 28, 28]))
+        };
+        let same = || {
+            vec![
+                attr_ints("kernel_shape", &[3, 3]),
+                attr_ints("pads", &[1, 1, 1, 1]),
+            ]
+        };
+        let models = [
+            ("kernel_shape", conv(vec![attr_ints("kernel_shape", &[3])])),
+            ("pads", conv(vec![attr_ints("pads", &[1, 1])])),
+            (
+                "strides",
+                conv([same(), vec![attr_ints("strides", &[0, 0])]].concat()),
+            ),
+            (
+                "dilations",
+                conv([same(), vec![attr_ints("dilations", &[0, 1])]].concat()),
+            ),
+            ("group", conv([same(), vec![attr_int("group", 0)]].concat())),
+            ("scale", resize([1.0, 1.0, -2.0, 2.0])),
+            ("scale", resize([1.0, 1.0, 1.5e20, 2.0])),
+            ("values", resize([1.0, 1.0, 1000.0, 1000.0])),
+        ];
+        for (what, model) in models {
+            let error = AutoencoderModel::load(&model.encode_to_vec())
+                .err()
+                .unwrap();
+            assert!(error.to_string().contains(what), "{what}: {error}");
+        }
     }
 
     #[test]

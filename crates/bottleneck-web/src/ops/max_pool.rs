@@ -6,7 +6,7 @@ use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::cnn::{HirMaxPool, PoolSpec};
 use tract_onnx::tract_hir::ops::nn::DataFormat;
 
-use super::{Built, padding};
+use super::{Built, padding, per_image_axis};
 
 /// MaxPool with the node's kernel, padding, dilations and strides.
 pub fn max_pool(_: &ParsingContext, node: &NodeProto) -> Built {
@@ -16,10 +16,10 @@ pub fn max_pool(_: &ParsingContext, node: &NodeProto) -> Built {
     );
     let pool = PoolSpec::new(
         DataFormat::NCHW,
-        node.get_attr_tvec("kernel_shape")?,
+        per_image_axis(node, "kernel_shape")?.context("MaxPool without kernel_shape")?,
         padding(node, true)?,
-        node.get_attr_opt_tvec("dilations")?,
-        node.get_attr_opt_tvec("strides")?,
+        per_image_axis(node, "dilations")?,
+        per_image_axis(node, "strides")?,
         0,
         0,
     );

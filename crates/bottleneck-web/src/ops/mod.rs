@@ -16,6 +16,8 @@ mod resize;
 use tract_onnx::Onnx;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::tensor_proto::DataType;
+use tract_onnx::pb::tensor_shape_proto::dimension;
+use tract_onnx::pb::type_proto::Value;
 use tract_onnx::pb::{ModelProto, NodeProto};
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::cnn::PaddingSpec;
@@ -64,16 +66,52 @@ pub fn unsupported(model: &ModelProto) -> Vec<String> {
     missing
 }
 
-/// Refuses weights of strings: tract panics on strings stored as raw bytes instead of returning
-/// an error, and a panic would end the wasm instance with every model in it.
-pub fn check_weights(model: &ModelProto) -> TractResult<()> {
-    let weights = model.graph.iter().flat_map(|graph| &graph.initializer);
-    for weight in weights {
+/// Refuses what tract would panic on instead of returning an error, since a panic would end the
+/// wasm instance with every model in it: weights of strings, a graph output that nothing
+/// produces, and negative sizes in the declared shapes.
+pub fn check_graph(model: &ModelProto) -> TractResult<()> {
+    let Some(graph) = &model.graph else {
+        return Ok(());
+    };
+    for weight in &graph.initializer {
         ensure!(
             weight.data_type != DataType::String as i32,
             "the weight {} holds strings, not numbers",
             weight.name
         );
+    }
+    let produced = |name: &String| {
+        graph.input.iter().any(|input| &input.name == name)
+            || graph.initializer.iter().any(|weight| &weight.name == name)
+            || graph.node.iter().any(|node| node.output.contains(name))
+    };
+    for output in &graph.output {
+        ensure!(
+            produced(&output.name),
+            "nothing in the model computes its output {}",
+            output.name
+        );
+    }
+    let declared = graph
+        .input
+        .iter()
+        .chain(&graph.output)
+        .chain(&graph.value_info);
+    for value in declared {
+        let Some(Value::TensorType(tensor)) = value.r#type.as_ref().and_then(|t| t.value.as_ref())
+        else {
+            continue;
+        };
+        let dims = tensor.shape.iter().flat_map(|shape| &shape.dim);
+        for dim in dims {
+            if let Some(dimension::Value::DimValue(size)) = dim.value {
+                ensure!(
+                    size >= 0,
+                    "{} is declared with a negative size, {size}",
+                    value.name
+                );
+            }
+        }
     }
     Ok(())
 }
@@ -82,6 +120,32 @@ pub fn check_weights(model: &ModelProto) -> TractResult<()> {
 pub fn supported() -> impl Iterator<Item = &'static str> {
     let dequantize = std::iter::once("DequantizeLinear (on weights)");
     OPERATORS.iter().map(|(name, _)| *name).chain(dequantize)
+}
+
+/// An optional attribute of a Conv or MaxPool node with one value per image axis (two per axis for
+/// `pads`). The page's models take 2-D images, and tract indexes these per axis without checking
+/// their length, and divides by strides: a wrong length, or a zero where only pads may have one,
+/// would panic there, so they are refused here.
+fn per_image_axis(node: &NodeProto, name: &str) -> TractResult<Option<TVec<usize>>> {
+    let values = node.get_attr_opt_tvec::<usize>(name)?;
+    let pads = name == "pads";
+    let expected = if pads { 4 } else { 2 };
+    if let Some(values) = &values {
+        ensure!(
+            values.len() == expected,
+            "{} {}: {name} has {} values where a 2-D image needs {expected}",
+            node.op_type,
+            node.name,
+            values.len()
+        );
+        ensure!(
+            pads || !values.contains(&0),
+            "{} {}: {name} must be at least 1",
+            node.op_type,
+            node.name
+        );
+    }
+    Ok(values)
 }
 
 /// The padding of a Conv or MaxPool node, from its `pads` or `auto_pad` attribute. Pooling pads
@@ -97,9 +161,9 @@ fn padding(node: &NodeProto, pooling: bool) -> TractResult<PaddingSpec> {
         }
     }
     let ceil_mode = node.get_attr_opt::<i64>("ceil_mode")?.unwrap_or(0) == 1;
-    let pads: TVec<usize> = match node.get_attr_opt_tvec("pads")? {
+    let pads: TVec<usize> = match per_image_axis(node, "pads")? {
         Some(pads) => pads,
-        None => match node.get_attr_opt_tvec::<usize>("kernel_shape")? {
+        None => match per_image_axis(node, "kernel_shape")? {
             Some(kernel) => tvec!(0; 2 * kernel.len()),
             None => return Ok(PaddingSpec::Valid),
         },

@@ -52,6 +52,12 @@ pub fn resize(ctx: &ParsingContext, node: &NodeProto) -> Built {
     Ok((expand(ResizeByScales(op)), vec![]))
 }
 
+/// Largest scale a Resize may have.
+const MAX_SCALE: f32 = 1024.0;
+
+/// Most values one Resize may produce per image: 64 MB of f32.
+const MAX_VALUES: i64 = 1 << 24;
+
 /// tract's Resize, with the shape rules for resizing by scales.
 #[derive(Clone, Debug)]
 struct ResizeByScales(Resize);
@@ -84,8 +90,26 @@ impl Expansion for ResizeByScales {
             &inputs[0].shape,
             &scales.value,
             move |s, input_shape, scales| {
+                // tract turns a negative or enormous scale into a negative size and panics on
+                // it; a merely large one would exhaust the worker's memory. Both would end the
+                // wasm instance, so scales are checked first and the result's size after.
+                let floats = scales.cast_to::<f32>()?;
+                let floats = floats.try_as_plain_ram()?;
+                let sane = |scale: &f32| *scale > 0.0 && *scale <= MAX_SCALE;
+                ensure!(
+                    floats.as_slice::<f32>()?.iter().all(sane),
+                    "Resize: every scale must be above 0 and at most {MAX_SCALE}"
+                );
                 let output_shape =
                     op.compute_output_shape(&input_shape, Some(scales.as_ref()), None)?;
+                let values = output_shape
+                    .iter()
+                    .filter_map(|dim| dim.to_i64().ok())
+                    .try_fold(1i64, i64::checked_mul);
+                ensure!(
+                    values.is_some_and(|values| values <= MAX_VALUES),
+                    "Resize: the resized image would hold more than {MAX_VALUES} values"
+                );
                 for (axis, dim) in output_shape.into_iter().enumerate() {
                     s.equals(&outputs[0].shape[axis], dim.to_dim())?;
                 }
