@@ -4,7 +4,7 @@
 use bottleneck::Rng;
 use ndarray::Array2;
 use prost::Message;
-use trainer::layers::{Conv2d, Layer, MaxPool2d, Relu, Sigmoid, UpSample2d};
+use trainer::layers::{Conv2d, Layer, MaxPool2d, Sigmoid, UpSample2d};
 use trainer::onnx::{OnnxRunner, WeightFormat, chain_to_onnx};
 
 /// Largest |trainer − tract| over a random batch pushed through `layers`, whose per-sample input
@@ -56,8 +56,7 @@ fn upsample_matches_tract() {
 fn small_conv_autoencoder_matches_tract() {
     let mut rng = Rng::new(2);
     let layers: Vec<Box<dyn Layer>> = vec![
-        Box::new(Conv2d::new(1, 4, 8, 8, &mut rng)),
-        Box::new(Relu::default()),
+        Box::new(Conv2d::new(1, 4, 8, 8, &mut rng).with_relu()),
         Box::new(MaxPool2d::new(4, 8, 8)),
         Box::new(Conv2d::new(4, 4, 4, 4, &mut rng)),
         Box::new(UpSample2d::new(4, 4, 4)),

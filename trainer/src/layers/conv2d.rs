@@ -11,16 +11,18 @@
 //! passes pick their side separately, so a 32→32 layer unfolds x forward and g backward and never
 //! folds at all.
 //!
+//! With `with_relu` the layer ends in a ReLU, applied in the same pass over each sample (see `relu`).
+//!
 //! The work is split over samples rather than done as one batch-wide product: a sample's patches (at
 //! most 288×784 floats) stay in the core's L2 cache and its product lands straight in its NCHW row.
 //! A batch-wide patch matrix (58 MB at 32×14×14) made every pass wait on memory instead.
 
 use super::fresh::{Fresh, STANDARD};
-use super::{Layer, Param};
+use super::{Layer, Param, relu};
 use crate::gemm::matmul_into;
 use crate::onnx::{GraphBuilder, attr_ints};
 use bottleneck::Rng;
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -82,6 +84,10 @@ pub struct Conv2d {
     bias_grad: Array1<f32>,
     taps: Vec<Tap>,
     input: Option<Array2<f32>>,
+    /// Whether a ReLU follows the convolution.
+    relu: bool,
+    /// Where the training forward pass's ReLU let the output through.
+    passed: Option<Array2<bool>>,
 }
 
 impl Conv2d {
@@ -101,7 +107,15 @@ impl Conv2d {
             bias_grad: Array1::zeros(out_channels),
             taps: (0..TAPS).map(|t| Tap::new(t, height, width)).collect(),
             input: None,
+            relu: false,
+            passed: None,
         }
+    }
+
+    /// The same convolution followed by a ReLU.
+    pub fn with_relu(mut self) -> Conv2d {
+        self.relu = true;
+        self
     }
 
     /// Writes the patches of one sample `[channels, h·w]` into `cols` `[channels·9, h·w]`: row
@@ -146,7 +160,8 @@ impl Conv2d {
 
 impl Layer for Conv2d {
     fn describe(&self) -> String {
-        format!("Conv2d 3×3 {}→{} on {}×{}", self.in_channels, self.out_channels, self.height, self.width)
+        let relu = if self.relu { ", ReLU" } else { "" };
+        format!("Conv2d 3×3 {}→{} on {}×{}{relu}", self.in_channels, self.out_channels, self.height, self.width)
     }
 
     fn forward(&mut self, x: Array2<f32>, train: bool) -> Array2<f32> {
@@ -155,11 +170,13 @@ impl Layer for Conv2d {
         let unfold_input = self.in_channels <= self.out_channels;
         let flipped = (!unfold_input).then(|| self.flipped());
         let side = self.in_channels.min(self.out_channels);
+        let mut passed = (self.relu && train).then(|| Array2::uninit((batch, self.out_channels * pixels)));
         {
             let samples = x.view().into_shape_with_order((batch, self.in_channels, pixels)).expect(STANDARD);
-            samples.outer_iter().into_par_iter().zip(y.samples()).for_each_init(
+            let samples = samples.outer_iter().into_par_iter().zip(y.samples());
+            samples.zip(per_sample(passed.as_mut(), batch)).for_each_init(
                 || Array2::zeros((side * TAPS, pixels)),
-                |cols, (x, y)| {
+                |cols, ((x, y), passed)| {
                     let mut y = y.fill(|c| self.bias[c]);
                     match &flipped {
                         None => {
@@ -168,26 +185,33 @@ impl Layer for Conv2d {
                         }
                         Some(f) => {
                             matmul_into(f.view(), x, &mut cols.view_mut(), false);
-                            self.fold(cols, y);
+                            self.fold(cols, y.view_mut());
                         }
+                    }
+                    if self.relu {
+                        let passed = passed.map(|p| p.into_slice().expect("fresh arrays' rows are contiguous"));
+                        relu::forward(y.as_slice_mut().expect("fresh samples are contiguous"), passed);
                     }
                 },
             );
         }
         if train {
             self.input = Some(x);
+            // SAFETY: the loop above wrote every sample's flags.
+            self.passed = passed.map(|p| unsafe { p.assume_init() });
         }
         y.finish()
     }
 
-    fn backward(&mut self, grad: Array2<f32>, need_input_grad: bool) -> Option<Array2<f32>> {
+    fn backward(&mut self, mut grad: Array2<f32>, need_input_grad: bool) -> Option<Array2<f32>> {
         let mut x = self.input.take().expect("Conv2d::backward without a training forward");
         let (batch, pixels) = (x.nrows(), self.height * self.width);
         let (ins, outs) = (self.in_channels, self.out_channels);
         let unfold_grad = outs <= ins;
         let flipped = unfold_grad.then(|| self.flipped());
         let (side, kernel_shape) = if unfold_grad { (outs, (outs * TAPS, ins)) } else { (ins, (outs, ins * TAPS)) };
-        let grads = grad.view().into_shape_with_order((batch, outs, pixels)).expect(STANDARD);
+        let mut passed = self.passed.take();
+        let mut grads = grad.view_mut().into_shape_with_order((batch, outs, pixels)).expect(STANDARD);
         let zeros = || (Array2::zeros(kernel_shape), Array1::zeros(outs));
         // Each sample's input gradient overwrites the sample once its last use is past, so no
         // batch-sized array is allocated. The weight gradient is summed over fixed runs of samples,
@@ -197,11 +221,17 @@ impl Layer for Conv2d {
         let partials: Vec<_> = samples
             .outer_iter_mut()
             .into_par_iter()
-            .zip(grads.outer_iter())
+            .zip(grads.outer_iter_mut())
+            .zip(per_sample(passed.as_mut(), batch))
             .fold_chunks(
                 SAMPLES_PER_PARTIAL_SUM,
                 || (zeros(), Array2::zeros((side * TAPS, pixels))),
-                |((mut dk, mut db), mut cols), (mut x, g)| {
+                |((mut dk, mut db), mut cols), ((mut x, mut g), passed)| {
+                    if let Some(passed) = passed {
+                        let g = g.as_slice_mut().expect(STANDARD);
+                        relu::backward(g, passed.as_slice().expect("owned arrays' rows are contiguous"));
+                    }
+                    let g = g.view();
                     db.iter_mut().zip(g.outer_iter()).for_each(|(d, channel)| *d += channel.sum());
                     match &flipped {
                         Some(f) => {
@@ -252,8 +282,22 @@ impl Layer for Conv2d {
         let b = graph.initializer("B", self.bias.shape(), self.bias.as_slice().unwrap());
         let attributes =
             vec![attr_ints("kernel_shape", &[3, 3]), attr_ints("pads", &[1, 1, 1, 1]), attr_ints("strides", &[1, 1])];
-        graph.node("Conv", &[input, &w, &b], attributes)
+        let conv = graph.node("Conv", &[input, &w, &b], attributes);
+        if self.relu { graph.node("Relu", &[&conv], vec![]) } else { conv }
     }
+}
+
+/// The rows of the ReLU's flags one sample at a time, to zip with a layer's samples; `None` for
+/// every sample when there are none to read or write.
+fn per_sample<'a, T: Send + Sync + 'a>(
+    flags: Option<&'a mut Array2<T>>,
+    batch: usize,
+) -> impl IndexedParallelIterator<Item = Option<ArrayViewMut1<'a, T>>> {
+    let rows: Vec<_> = match flags {
+        Some(flags) => flags.outer_iter_mut().map(Some).collect(),
+        None => (0..batch).map(|_| None).collect(),
+    };
+    rows.into_par_iter()
 }
 
 #[cfg(test)]
@@ -275,6 +319,25 @@ mod tests {
         for (ins, outs) in [(2, 3), (3, 2), (2, 2)] {
             let mut conv = with_bias(Conv2d::new(ins, outs, 5, 4, &mut rng), &mut rng);
             check_layer(&mut conv, ins * 20, 2);
+        }
+    }
+
+    /// The fused ReLU computes what a ReLU after the plain convolution computes, forward and back
+    /// (finite differences would straddle its kink at some output).
+    #[test]
+    fn relu_matches_the_plain_convolution_then_a_relu() {
+        let mut rng = Rng::new(7);
+        for (ins, outs) in [(1, 3), (3, 1), (2, 2)] {
+            let mut plain = with_bias(Conv2d::new(ins, outs, 5, 4, &mut rng), &mut rng);
+            let mut fused = Conv2d::new(ins, outs, 5, 4, &mut rng).with_relu();
+            (fused.weights, fused.bias) = (plain.weights.clone(), plain.bias.clone());
+            let x = random_input(2, ins * 20, &mut rng);
+            let r = random_input(2, outs * 20, &mut rng);
+            let z = plain.forward(x.clone(), true);
+            assert_eq!(fused.forward(x, true), z.mapv(|v| v.max(0.0)));
+            let masked = &r * &z.mapv(|v| f32::from(u8::from(v > 0.0)));
+            assert_eq!(fused.backward(r, true), plain.backward(masked, true));
+            assert_eq!((&fused.weights_grad, &fused.bias_grad), (&plain.weights_grad, &plain.bias_grad));
         }
     }
 

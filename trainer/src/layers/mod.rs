@@ -18,7 +18,6 @@ pub use activation::Activation;
 pub use conv2d::Conv2d;
 pub use dense::Dense;
 pub use maxpool::MaxPool2d;
-pub use relu::Relu;
 pub use sigmoid::{Sigmoid, sigmoid};
 pub use upsample::UpSample2d;
 
