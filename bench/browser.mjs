@@ -32,12 +32,13 @@ Options:
   --no-isolation  serve the bench page without COOP/COEP; Chromium then rounds performance.now()
                   to 100 µs instead of 5 µs, too coarse for a 0.2 ms run
   --json FILE     also write every figure and raw sample to FILE
-  --profile JS    instead of the bench, profile our conv runs with Chromium's sampling profiler,
+  --profile JS    instead of the bench, profile our runs of --model with Chromium's sampling profiler,
                   using the wasm-bindgen build JS (a path in the repo) that keeps function names:
                     wasm-bindgen --target web --keep-debug --out-name bottleneck-web \\
                       --out-dir target/bench-profile \\
                       target/wasm32-unknown-unknown/wasm-release/bottleneck_web.wasm
                   then --profile target/bench-profile/bottleneck-web.js
+  --model M       the model --profile runs: conv (default) or dense
   -h, --help      this text`;
 
 const { values: opts } = parseArgs({
@@ -50,6 +51,7 @@ const { values: opts } = parseArgs({
     'no-isolation': { type: 'boolean', default: false },
     json: { type: 'string' },
     profile: { type: 'string' },
+    model: { type: 'string', default: 'conv' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -103,7 +105,7 @@ const watch = (context) => {
 };
 
 if (opts.profile) {
-  await profileConv(opts.profile);
+  await profileRuns(opts.profile, opts.model);
   process.exit(0);
 }
 
@@ -234,23 +236,23 @@ if (foreign.length) {
 }
 
 /**
- * Where our conv run spends its time: self and inclusive shares of the samples by wasm function,
+ * Where our run of `model` spends its time: self and inclusive shares of the samples by wasm function,
  * from Chromium's sampling profiler over `runs` batch-1 runs of a build with a name section.
  */
-async function profileConv(jsPath) {
+async function profileRuns(jsPath, model) {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${benchServer.url}bench/page/index.html?ours=${encodeURIComponent(`../../${jsPath}`)}`);
   await page.waitForFunction(() => window.bench, null, { timeout: 30_000 });
   const call = (name, ...args) => page.evaluate(([n, a]) => window.bench[n](...a), [name, args]);
   await call('prepare');
-  await call('firstLoad', 'ours', 'conv');
-  await call('latencies', 'ours', 'conv', 10, warmup);
+  await call('firstLoad', 'ours', model);
+  await call('latencies', 'ours', model, 10, warmup);
   const cdp = await context.newCDPSession(page);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 20 });
   await cdp.send('Profiler.start');
-  const times = await call('latencies', 'ours', 'conv', runs, 0);
+  const times = await call('latencies', 'ours', model, runs, 0);
   const { profile } = await cdp.send('Profiler.stop');
   await browser.close();
   demo.server.close();
@@ -273,7 +275,7 @@ async function profileConv(jsPath) {
   }
   const top = (map, count) => [...map].sort((a, b) => b[1] - a[1]).slice(0, count)
     .map(([n, hits]) => `  ${((100 * hits) / inRun).toFixed(1).padStart(5)} %  ${n.length > 150 ? `${n.slice(0, 147)}...` : n}`);
-  console.log(`Conv with ${jsPath}: median ${median(times).toFixed(3)} ms over ${runs} runs; `
+  console.log(`${model} with ${jsPath}: median ${median(times).toFixed(3)} ms over ${runs} runs; `
     + `${inRun} profiler samples inside AutoencoderModel.run`);
   console.log('Self time, top 25:');
   top(self, 25).forEach((l) => console.log(l));

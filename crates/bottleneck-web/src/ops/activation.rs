@@ -10,8 +10,22 @@ use super::Built;
 /// Elu(alpha), alpha 1 unless the node says otherwise.
 pub fn elu(_: &ParsingContext, node: &NodeProto) -> Built {
     let alpha = node.get_attr_opt("alpha")?.unwrap_or(1.0);
-    Ok((expand(ops::activations::Elu(alpha)), vec![]))
+    Ok((elu_in_place(alpha).into_hir(), vec![]))
 }
+
+// One pass over the values, in place. tract-onnx's Elu expands into five operators (exp, minus
+// one, times alpha, a comparison and a select), each a pass with its own output tensor: for the
+// dense model's 1,290 Elu values per image that overhead is a good part of a 0.2 ms run.
+element_wise!(elu_in_place, EluInPlace { alpha: f32 },
+    [f32] => |op, xs| {
+        for x in xs {
+            if *x < 0.0 {
+                *x = op.alpha * (x.exp() - 1.0);
+            }
+        }
+        Ok(())
+    }
+);
 
 /// Relu, as tract-onnx builds it: a clip from below at 0.
 pub fn relu(_: &ParsingContext, _: &NodeProto) -> Built {
