@@ -1,7 +1,7 @@
 //! A model is a list of layers. The same list is initialised, trained and exported, so the ONNX graph
 //! can never drift from what was trained.
 
-use crate::layers::{Activation, Conv2d, Dense, Layer, MaxPool2d, Param, Sigmoid, UpSample2d};
+use crate::layers::{Activation, Conv2d, Dense, Layer, Param, Sigmoid, UpSample2d};
 use crate::onnx::{WeightFormat, chain_to_onnx};
 use bottleneck::{IMAGE_PIXELS, IMAGE_SIDE, Rng};
 use ndarray::{Array2, ArrayView2, Axis, concatenate};
@@ -165,10 +165,8 @@ fn conv_autoencoder(rng: &mut Rng) -> Model {
     const CHANNELS: usize = 32;
     let (full, half, quarter) = (IMAGE_SIDE, IMAGE_SIDE / 2, IMAGE_SIDE / 4);
     let layers: Vec<Box<dyn Layer>> = vec![
-        Box::new(Conv2d::new(1, CHANNELS, full, full, rng).with_relu()),
-        Box::new(MaxPool2d::new(CHANNELS, full, full)),
-        Box::new(Conv2d::new(CHANNELS, CHANNELS, half, half, rng).with_relu()),
-        Box::new(MaxPool2d::new(CHANNELS, half, half)),
+        Box::new(Conv2d::new(1, CHANNELS, full, full, rng).with_relu().with_pool()),
+        Box::new(Conv2d::new(CHANNELS, CHANNELS, half, half, rng).with_relu().with_pool()),
         Box::new(Conv2d::new(CHANNELS, CHANNELS, quarter, quarter, rng).with_relu()),
         Box::new(UpSample2d::new(CHANNELS, quarter, quarter)),
         Box::new(Conv2d::new(CHANNELS, CHANNELS, half, half, rng).with_relu()),

@@ -56,8 +56,7 @@ fn upsample_matches_tract() {
 fn small_conv_autoencoder_matches_tract() {
     let mut rng = Rng::new(2);
     let layers: Vec<Box<dyn Layer>> = vec![
-        Box::new(Conv2d::new(1, 4, 8, 8, &mut rng).with_relu()),
-        Box::new(MaxPool2d::new(4, 8, 8)),
+        Box::new(Conv2d::new(1, 4, 8, 8, &mut rng).with_relu().with_pool()),
         Box::new(Conv2d::new(4, 4, 4, 4, &mut rng)),
         Box::new(UpSample2d::new(4, 4, 4)),
         Box::new(Conv2d::new(4, 1, 8, 8, &mut rng)),

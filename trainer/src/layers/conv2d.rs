@@ -11,14 +11,18 @@
 //! passes pick their side separately, so a 32→32 layer unfolds x forward and g backward and never
 //! folds at all.
 //!
-//! With `with_relu` the layer ends in a ReLU, applied in the same pass over each sample (see `relu`).
+//! With `with_relu` the layer ends in a ReLU, and with `with_pool` in 2×2 max pooling, each applied
+//! in the same pass over a sample while it is in cache (see `relu`): the 26 MB output of the first
+//! layer then never goes through memory at full size. Pooling runs before the ReLU, which gives the
+//! same values and gradients (ReLU is monotone, and routes no gradient where the maximum is not
+//! positive) on a quarter of the values; the export keeps the Conv, Relu, MaxPool order.
 //!
 //! The work is split over samples rather than done as one batch-wide product: a sample's patches (at
 //! most 288×784 floats) stay in the core's L2 cache and its product lands straight in its NCHW row.
 //! A batch-wide patch matrix (58 MB at 32×14×14) made every pass wait on memory instead.
 
 use super::fresh::{Fresh, STANDARD};
-use super::{Layer, Param, relu};
+use super::{Layer, MaxPool2d, Param, relu};
 use crate::gemm::matmul_into;
 use crate::onnx::{GraphBuilder, attr_ints};
 use bottleneck::Rng;
@@ -88,6 +92,10 @@ pub struct Conv2d {
     relu: bool,
     /// Where the training forward pass's ReLU let the output through.
     passed: Option<Array2<bool>>,
+    /// The pooling that follows the convolution, if any.
+    pool: Option<MaxPool2d>,
+    /// Which value of its window each pooled output took, from the last forward pass.
+    argmax: Option<Array2<u8>>,
 }
 
 impl Conv2d {
@@ -109,6 +117,8 @@ impl Conv2d {
             input: None,
             relu: false,
             passed: None,
+            pool: None,
+            argmax: None,
         }
     }
 
@@ -116,6 +126,17 @@ impl Conv2d {
     pub fn with_relu(mut self) -> Conv2d {
         self.relu = true;
         self
+    }
+
+    /// The same convolution followed by 2×2 max pooling, after the ReLU if there is one.
+    pub fn with_pool(mut self) -> Conv2d {
+        self.pool = Some(MaxPool2d::new(self.out_channels, self.height, self.width));
+        self
+    }
+
+    /// Output pixels per channel: the image's, or the pooled image's.
+    fn output_pixels(&self) -> usize {
+        self.pool.as_ref().map_or(self.height * self.width, MaxPool2d::pooled)
     }
 
     /// Writes the patches of one sample `[channels, h·w]` into `cols` `[channels·9, h·w]`: row
@@ -161,32 +182,50 @@ impl Conv2d {
 impl Layer for Conv2d {
     fn describe(&self) -> String {
         let relu = if self.relu { ", ReLU" } else { "" };
-        format!("Conv2d 3×3 {}→{} on {}×{}{relu}", self.in_channels, self.out_channels, self.height, self.width)
+        let pool = if self.pool.is_some() { ", MaxPool2d 2×2" } else { "" };
+        let (ins, outs, height, width) = (self.in_channels, self.out_channels, self.height, self.width);
+        format!("Conv2d 3×3 {ins}→{outs} on {height}×{width}{relu}{pool}")
     }
 
     fn forward(&mut self, x: Array2<f32>, train: bool) -> Array2<f32> {
-        let (batch, pixels) = (x.nrows(), self.height * self.width);
-        let mut y = Fresh::new(batch, self.out_channels, pixels);
+        let (batch, pixels, outputs) = (x.nrows(), self.height * self.width, self.output_pixels());
+        let mut y = Fresh::new(batch, self.out_channels, outputs);
         let unfold_input = self.in_channels <= self.out_channels;
         let flipped = (!unfold_input).then(|| self.flipped());
         let side = self.in_channels.min(self.out_channels);
-        let mut passed = (self.relu && train).then(|| Array2::uninit((batch, self.out_channels * pixels)));
+        let mut passed = (self.relu && train).then(|| Array2::uninit((batch, self.out_channels * outputs)));
+        let mut argmax = self.pool.as_ref().map(|_| Array2::zeros((batch, self.out_channels * outputs)));
         {
             let samples = x.view().into_shape_with_order((batch, self.in_channels, pixels)).expect(STANDARD);
             let samples = samples.outer_iter().into_par_iter().zip(y.samples());
-            samples.zip(per_sample(passed.as_mut(), batch)).for_each_init(
-                || Array2::zeros((side * TAPS, pixels)),
-                |cols, ((x, y), passed)| {
-                    let mut y = y.fill(|c| self.bias[c]);
+            let samples = samples.zip(per_sample(passed.as_mut(), batch)).zip(per_sample(argmax.as_mut(), batch));
+            // Before pooling, each sample's full-size output goes to a scratch array of the thread's.
+            let full_size = if self.pool.is_some() { (self.out_channels, pixels) } else { (0, 0) };
+            samples.for_each_init(
+                || (Array2::zeros((side * TAPS, pixels)), Array2::zeros(full_size)),
+                |(cols, full), (((x, y), passed), argmax)| {
+                    let mut y = match &self.pool {
+                        None => y.fill(|c| self.bias[c]),
+                        Some(_) => {
+                            full.outer_iter_mut().enumerate().for_each(|(c, mut channel)| channel.fill(self.bias[c]));
+                            y.fill(|_| 0.0)
+                        }
+                    };
+                    let mut convolved = if self.pool.is_some() { full.view_mut() } else { y.view_mut() };
                     match &flipped {
                         None => {
                             self.unfold(x, cols);
-                            matmul_into(self.weights.view(), cols.view(), &mut y, true);
+                            matmul_into(self.weights.view(), cols.view(), &mut convolved, true);
                         }
                         Some(f) => {
                             matmul_into(f.view(), x, &mut cols.view_mut(), false);
-                            self.fold(cols, y.view_mut());
+                            self.fold(cols, convolved);
                         }
+                    }
+                    if let (Some(pool), Some(mut argmax)) = (&self.pool, argmax) {
+                        let full = full.as_slice().expect("scratch is contiguous");
+                        let argmax = argmax.as_slice_mut().expect("fresh arrays' rows are contiguous");
+                        pool.pool(full, y.as_slice_mut().expect("fresh samples are contiguous"), argmax);
                     }
                     if self.relu {
                         let passed = passed.map(|p| p.into_slice().expect("fresh arrays' rows are contiguous"));
@@ -199,6 +238,7 @@ impl Layer for Conv2d {
             self.input = Some(x);
             // SAFETY: the loop above wrote every sample's flags.
             self.passed = passed.map(|p| unsafe { p.assume_init() });
+            self.argmax = argmax;
         }
         y.finish()
     }
@@ -210,8 +250,11 @@ impl Layer for Conv2d {
         let unfold_grad = outs <= ins;
         let flipped = unfold_grad.then(|| self.flipped());
         let (side, kernel_shape) = if unfold_grad { (outs, (outs * TAPS, ins)) } else { (ins, (outs, ins * TAPS)) };
-        let mut passed = self.passed.take();
-        let mut grads = grad.view_mut().into_shape_with_order((batch, outs, pixels)).expect(STANDARD);
+        let (mut passed, mut argmax) = (self.passed.take(), self.argmax.take());
+        let outputs = self.output_pixels();
+        let mut grads = grad.view_mut().into_shape_with_order((batch, outs, outputs)).expect(STANDARD);
+        // A pooled sample's gradient is spread back to full size in a scratch array of the thread's.
+        let full_size = if self.pool.is_some() { (outs, pixels) } else { (0, 0) };
         let zeros = || (Array2::zeros(kernel_shape), Array1::zeros(outs));
         // Each sample's input gradient overwrites the sample once its last use is past, so no
         // batch-sized array is allocated. The weight gradient is summed over fixed runs of samples,
@@ -223,15 +266,21 @@ impl Layer for Conv2d {
             .into_par_iter()
             .zip(grads.outer_iter_mut())
             .zip(per_sample(passed.as_mut(), batch))
+            .zip(per_sample(argmax.as_mut(), batch))
             .fold_chunks(
                 SAMPLES_PER_PARTIAL_SUM,
-                || (zeros(), Array2::zeros((side * TAPS, pixels))),
-                |((mut dk, mut db), mut cols), ((mut x, mut g), passed)| {
+                || (zeros(), Array2::zeros((side * TAPS, pixels)), Array2::zeros(full_size)),
+                |((mut dk, mut db), mut cols, mut full), (((mut x, mut g), passed), argmax)| {
                     if let Some(passed) = passed {
                         let g = g.as_slice_mut().expect(STANDARD);
                         relu::backward(g, passed.as_slice().expect("owned arrays' rows are contiguous"));
                     }
-                    let g = g.view();
+                    if let (Some(pool), Some(argmax)) = (&self.pool, argmax) {
+                        let g = g.as_slice().expect(STANDARD);
+                        let argmax = argmax.as_slice().expect("owned arrays' rows are contiguous");
+                        pool.unpool(g, argmax, full.as_slice_mut().expect("scratch is contiguous"));
+                    }
+                    let g = if self.pool.is_some() { full.view() } else { g.view() };
                     db.iter_mut().zip(g.outer_iter()).for_each(|(d, channel)| *d += channel.sum());
                     match &flipped {
                         Some(f) => {
@@ -251,10 +300,10 @@ impl Layer for Conv2d {
                             }
                         }
                     }
-                    ((dk, db), cols)
+                    ((dk, db), cols, full)
                 },
             )
-            .map(|(sums, _)| sums)
+            .map(|(sums, _, _)| sums)
             .collect();
         let (kernel_grad, bias_grad) =
             partials.into_iter().reduce(|(k1, b1), (k2, b2)| (k1 + k2, b1 + b2)).unwrap_or_else(zeros);
@@ -283,7 +332,11 @@ impl Layer for Conv2d {
         let attributes =
             vec![attr_ints("kernel_shape", &[3, 3]), attr_ints("pads", &[1, 1, 1, 1]), attr_ints("strides", &[1, 1])];
         let conv = graph.node("Conv", &[input, &w, &b], attributes);
-        if self.relu { graph.node("Relu", &[&conv], vec![]) } else { conv }
+        let relu = if self.relu { graph.node("Relu", &[&conv], vec![]) } else { conv };
+        match &self.pool {
+            Some(pool) => pool.to_onnx(graph, &relu),
+            None => relu,
+        }
     }
 }
 
@@ -322,20 +375,28 @@ mod tests {
         }
     }
 
-    /// The fused ReLU computes what a ReLU after the plain convolution computes, forward and back
-    /// (finite differences would straddle its kink at some output).
+    /// The fused ReLU and pooling compute what a ReLU and a `MaxPool2d` after the plain convolution
+    /// compute, forward and back (finite differences would straddle the ReLU's kink at some output).
     #[test]
-    fn relu_matches_the_plain_convolution_then_a_relu() {
+    fn relu_and_pool_match_the_plain_convolution_then_relu_then_pool() {
         let mut rng = Rng::new(7);
-        for (ins, outs) in [(1, 3), (3, 1), (2, 2)] {
-            let mut plain = with_bias(Conv2d::new(ins, outs, 5, 4, &mut rng), &mut rng);
-            let mut fused = Conv2d::new(ins, outs, 5, 4, &mut rng).with_relu();
+        for ((ins, outs), pooled) in [(1, 3), (3, 1), (2, 2)].into_iter().flat_map(|io| [(io, false), (io, true)]) {
+            let (h, w) = (5, 4);
+            let mut plain = with_bias(Conv2d::new(ins, outs, h, w, &mut rng), &mut rng);
+            let mut fused = Conv2d::new(ins, outs, h, w, &mut rng).with_relu();
+            if pooled {
+                fused = fused.with_pool();
+            }
             (fused.weights, fused.bias) = (plain.weights.clone(), plain.bias.clone());
-            let x = random_input(2, ins * 20, &mut rng);
-            let r = random_input(2, outs * 20, &mut rng);
+            let mut pool = MaxPool2d::new(outs, h, w);
+            let x = random_input(2, ins * h * w, &mut rng);
             let z = plain.forward(x.clone(), true);
-            assert_eq!(fused.forward(x, true), z.mapv(|v| v.max(0.0)));
-            let masked = &r * &z.mapv(|v| f32::from(u8::from(v > 0.0)));
+            let relu = z.mapv(|v| v.max(0.0));
+            let expected = if pooled { pool.forward(relu, true) } else { relu };
+            assert_eq!(fused.forward(x, true), expected);
+            let r = random_input(2, expected.ncols(), &mut rng);
+            let unpooled = if pooled { pool.backward(r.clone(), true).unwrap() } else { r.clone() };
+            let masked = &unpooled * &z.mapv(|v| f32::from(u8::from(v > 0.0)));
             assert_eq!(fused.backward(r, true), plain.backward(masked, true));
             assert_eq!((&fused.weights_grad, &fused.bias_grad), (&plain.weights_grad, &plain.bias_grad));
         }

@@ -26,8 +26,40 @@ impl MaxPool2d {
     }
 
     /// Output pixels per channel.
-    fn pooled(&self) -> usize {
+    pub(super) fn pooled(&self) -> usize {
         (self.height / 2) * (self.width / 2)
+    }
+
+    /// Pools one sample `x` `[channels, h·w]` into `y` `[channels, pooled]` and notes in `argmax` which
+    /// value of its window each output took.
+    pub(super) fn pool(&self, x: &[f32], y: &mut [f32], argmax: &mut [u8]) {
+        // Row by row over slices, compiled for AVX-512: a window at a time through indices, the loop
+        // stayed scalar and pooling the first layer's output took twice as long as its ReLU.
+        wide(
+            #[inline(always)]
+            || {
+                self.row_pairs(|top, bottom, output| {
+                    let (top, bottom) = (x[top].chunks_exact(2), x[bottom].chunks_exact(2));
+                    let outputs = y[output.clone()].iter_mut().zip(&mut argmax[output]);
+                    for ((y, at), (t, b)) in outputs.zip(top.zip(bottom)) {
+                        (*y, *at) = first_max([t[0], t[1], b[0], b[1]]);
+                    }
+                })
+            },
+        );
+    }
+
+    /// Writes one sample's input gradient `dx` `[channels, h·w]` from its output gradient `g`: each
+    /// output's gradient where `pool` found its maximum, zero everywhere else, the odd last row and
+    /// column included.
+    pub(super) fn unpool(&self, g: &[f32], argmax: &[u8], dx: &mut [f32]) {
+        dx.fill(0.0);
+        let width = self.width;
+        self.row_pairs(|top, _, output| {
+            for (j, (&g, &at)) in g[output.clone()].iter().zip(&argmax[output]).enumerate() {
+                dx[top.start + 2 * j + usize::from(at & 1) + usize::from(at >> 1) * width] = g;
+            }
+        });
     }
 
     /// Calls `visit(top, bottom, outputs)` for every pair of input rows of a sample, with the indices
@@ -66,23 +98,9 @@ impl Layer for MaxPool2d {
         let mut argmax = Array2::zeros((batch, self.channels * pooled));
         let samples = x.axis_iter(Axis(0)).into_par_iter().zip(argmax.axis_iter_mut(Axis(0)));
         samples.zip(y.samples()).for_each(|((x, mut argmax), y)| {
-            let (x, mut y) = (x.to_slice().expect(STANDARD), y.fill(|_| 0.0));
-            let y = y.as_slice_mut().expect("fresh samples are contiguous");
+            let y = y.fill(|_| 0.0).into_slice().expect("fresh samples are contiguous");
             let argmax = argmax.as_slice_mut().expect("a fresh array's rows are contiguous");
-            // Row by row over slices, compiled for AVX-512: a window at a time through indices, the
-            // loop stayed scalar and pooling the first layer's output took twice as long as its ReLU.
-            wide(
-                #[inline(always)]
-                || {
-                    self.row_pairs(|top, bottom, output| {
-                        let (top, bottom) = (x[top].chunks_exact(2), x[bottom].chunks_exact(2));
-                        let outputs = y[output.clone()].iter_mut().zip(&mut argmax[output]);
-                        for ((y, at), (t, b)) in outputs.zip(top.zip(bottom)) {
-                            (*y, *at) = first_max([t[0], t[1], b[0], b[1]]);
-                        }
-                    })
-                },
-            );
+            self.pool(x.to_slice().expect(STANDARD), y, argmax);
         });
         if train {
             self.argmax = Some(argmax);
@@ -95,16 +113,9 @@ impl Layer for MaxPool2d {
         let mut dx = Fresh::new(grad.nrows(), self.channels, self.height * self.width);
         let samples = grad.axis_iter(Axis(0)).into_par_iter().zip(argmax.axis_iter(Axis(0)));
         samples.zip(dx.samples()).for_each(|((g, argmax), dx)| {
-            // Zero everywhere, the odd last row and column included, but where each maximum was.
-            let mut dx = dx.fill(|_| 0.0);
-            let dx = dx.as_slice_mut().expect("fresh samples are contiguous");
+            let dx = dx.fill(|_| 0.0).into_slice().expect("fresh samples are contiguous");
             let (g, argmax) = (g.to_slice().expect(STANDARD), argmax.to_slice().expect("rows are contiguous"));
-            let width = self.width;
-            self.row_pairs(|top, _, output| {
-                for (j, (&g, &at)) in g[output.clone()].iter().zip(&argmax[output]).enumerate() {
-                    dx[top.start + 2 * j + usize::from(at & 1) + usize::from(at >> 1) * width] = g;
-                }
-            });
+            self.unpool(g, argmax, dx);
         });
         Some(dx.finish())
     }
