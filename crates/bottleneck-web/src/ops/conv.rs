@@ -3,13 +3,16 @@
 use tract_onnx::model::ParsingContext;
 use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
-use tract_onnx::tract_hir::ops::cnn::Conv;
+use tract_onnx::tract_hir::ops::cnn::{Conv, PaddingSpec};
 
+use super::pad::ZeroPad2d;
 use super::{Built, padding, per_image_axis};
 
-/// Conv with the node's padding, kernel shape, groups, dilations and strides.
+/// Conv with the node's padding, kernel shape, groups, dilations and strides. A 2-D image with
+/// explicit padding is padded by [`ZeroPad2d`] and then convolved without padding.
 pub fn conv(_: &ParsingContext, node: &NodeProto) -> Built {
-    let mut op = Conv::default().padding(padding(node, false)?);
+    let padding = padding(node, false)?;
+    let mut op = Conv::default().padding(padding.clone());
     if let Some(kernel_shape) = per_image_axis(node, "kernel_shape")? {
         op = op.kernel_shape(kernel_shape);
     }
@@ -26,5 +29,49 @@ pub fn conv(_: &ParsingContext, node: &NodeProto) -> Built {
     if node.input.len() == 3 {
         op = op.bias_input(2);
     }
-    Ok((expand(op), vec![]))
+    match padding {
+        PaddingSpec::Explicit(before, after) if before.len() == 2 && after.len() == 2 => {
+            let pad = ZeroPad2d {
+                before: [before[0], before[1]],
+                after: [after[0], after[1]],
+            };
+            Ok((expand(PaddedConv { conv: op, pad }), vec![]))
+        }
+        _ => Ok((expand(op), vec![])),
+    }
+}
+
+/// A convolution with explicit padding: its shapes are the padded convolution's, and it runs as
+/// [`ZeroPad2d`] followed by the same convolution without padding.
+#[derive(Debug, Clone)]
+struct PaddedConv {
+    conv: Conv,
+    pad: ZeroPad2d,
+}
+
+impl Expansion for PaddedConv {
+    fn name(&self) -> StaticName {
+        "Conv".into()
+    }
+
+    fn rules<'r, 'p: 'r, 's: 'r>(
+        &'s self,
+        s: &mut Solver<'r>,
+        inputs: &'p [TensorProxy],
+        outputs: &'p [TensorProxy],
+    ) -> InferenceResult {
+        self.conv.rules(s, inputs, outputs)
+    }
+
+    fn wire(
+        &self,
+        name: &str,
+        model: &mut TypedModel,
+        inputs: &[OutletId],
+    ) -> TractResult<TVec<OutletId>> {
+        let mut inputs: TVec<OutletId> = inputs.into();
+        inputs[0] = model.wire_node(format!("{name}.pad"), self.pad.clone(), &inputs[..1])?[0];
+        let unpadded = self.conv.clone().padding(PaddingSpec::Valid);
+        unpadded.wire(name, model, &inputs)
+    }
 }

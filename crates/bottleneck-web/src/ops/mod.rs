@@ -11,6 +11,7 @@ mod conv;
 pub mod dequantize_linear;
 mod gemm;
 mod max_pool;
+mod pad;
 mod resize;
 
 use tract_onnx::Onnx;
