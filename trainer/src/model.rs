@@ -1,7 +1,7 @@
 //! A model is a list of layers. The same list is initialised, trained and exported, so the ONNX graph
 //! can never drift from what was trained.
 
-use crate::layers::{Activation, Conv2d, Dense, Layer, Param, Sigmoid, UpSample2d};
+use crate::layers::{Activation, Conv2d, Dense, Layer, Param, Sigmoid};
 use crate::onnx::{WeightFormat, chain_to_onnx};
 use bottleneck::{IMAGE_PIXELS, IMAGE_SIDE, Rng};
 use ndarray::{Array2, ArrayView2, Axis, concatenate};
@@ -161,6 +161,8 @@ fn dense_autoencoder(rng: &mut Rng) -> Model {
 
 /// The seed article's convolutional denoiser, NCHW on 1×28×28: 3×3 "same" convolutions with 32
 /// channels, 28→14→7 by max-pooling and back by nearest upsampling, a 1-channel sigmoid output.
+/// The ReLUs, poolings and upsamplings run inside the convolutions' passes over each sample (see
+/// `layers::conv2d`); the exported graph still has each as a node of its own.
 fn conv_autoencoder(rng: &mut Rng) -> Model {
     const CHANNELS: usize = 32;
     let (full, half, quarter) = (IMAGE_SIDE, IMAGE_SIDE / 2, IMAGE_SIDE / 4);
@@ -168,10 +170,8 @@ fn conv_autoencoder(rng: &mut Rng) -> Model {
         Box::new(Conv2d::new(1, CHANNELS, full, full, rng).with_relu().with_pool()),
         Box::new(Conv2d::new(CHANNELS, CHANNELS, half, half, rng).with_relu().with_pool()),
         Box::new(Conv2d::new(CHANNELS, CHANNELS, quarter, quarter, rng).with_relu()),
-        Box::new(UpSample2d::new(CHANNELS, quarter, quarter)),
-        Box::new(Conv2d::new(CHANNELS, CHANNELS, half, half, rng).with_relu()),
-        Box::new(UpSample2d::new(CHANNELS, half, half)),
-        Box::new(Conv2d::new(CHANNELS, 1, full, full, rng)),
+        Box::new(Conv2d::new(CHANNELS, CHANNELS, half, half, rng).after_upsample().with_relu()),
+        Box::new(Conv2d::new(CHANNELS, 1, full, full, rng).after_upsample()),
         Box::new(Sigmoid::default()),
     ];
     Model { kind: ModelKind::Conv, layers, input_shape: vec![1, full, full], bottleneck: None }

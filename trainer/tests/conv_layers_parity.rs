@@ -58,8 +58,7 @@ fn small_conv_autoencoder_matches_tract() {
     let layers: Vec<Box<dyn Layer>> = vec![
         Box::new(Conv2d::new(1, 4, 8, 8, &mut rng).with_relu().with_pool()),
         Box::new(Conv2d::new(4, 4, 4, 4, &mut rng)),
-        Box::new(UpSample2d::new(4, 4, 4)),
-        Box::new(Conv2d::new(4, 1, 8, 8, &mut rng)),
+        Box::new(Conv2d::new(4, 1, 8, 8, &mut rng).after_upsample()),
         Box::new(Sigmoid::default()),
     ];
     assert_parity(layers, &[1, 8, 8], &[1, 8, 8]);

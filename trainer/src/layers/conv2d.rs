@@ -11,9 +11,10 @@
 //! passes pick their side separately, so a 32→32 layer unfolds x forward and g backward and never
 //! folds at all.
 //!
-//! With `with_relu` the layer ends in a ReLU, and with `with_pool` in 2×2 max pooling, each applied
-//! in the same pass over a sample while it is in cache (see `relu`): the 26 MB output of the first
-//! layer then never goes through memory at full size. Pooling runs before the ReLU, which gives the
+//! With `with_relu` the layer ends in a ReLU, with `with_pool` in 2×2 max pooling, and with
+//! `after_upsample` it starts by upsampling its input ×2, each applied in the same pass over a sample
+//! while it is in cache (see `relu`): the 26 MB activations at 32×28×28 then never go through memory
+//! at full size. Pooling runs before the ReLU, which gives the
 //! same values and gradients (ReLU is monotone, and routes no gradient where the maximum is not
 //! positive) on a quarter of the values; the export keeps the Conv, Relu, MaxPool order.
 //!
@@ -22,7 +23,7 @@
 //! A batch-wide patch matrix (58 MB at 32×14×14) made every pass wait on memory instead.
 
 use super::fresh::{Fresh, STANDARD};
-use super::{Layer, MaxPool2d, Param, relu};
+use super::{Layer, MaxPool2d, Param, UpSample2d, relu};
 use crate::gemm::matmul_into;
 use crate::onnx::{GraphBuilder, attr_ints};
 use bottleneck::Rng;
@@ -96,6 +97,8 @@ pub struct Conv2d {
     pool: Option<MaxPool2d>,
     /// Which value of its window each pooled output took, from the last forward pass.
     argmax: Option<Array2<u8>>,
+    /// The upsampling that precedes the convolution, if any.
+    upsample: Option<UpSample2d>,
 }
 
 impl Conv2d {
@@ -119,6 +122,7 @@ impl Conv2d {
             passed: None,
             pool: None,
             argmax: None,
+            upsample: None,
         }
     }
 
@@ -132,6 +136,18 @@ impl Conv2d {
     pub fn with_pool(mut self) -> Conv2d {
         self.pool = Some(MaxPool2d::new(self.out_channels, self.height, self.width));
         self
+    }
+
+    /// The same convolution on its input upsampled ×2 first: it then takes images of half its height
+    /// and width, whose every pixel it repeats into a 2×2 block (nearest neighbour).
+    pub fn after_upsample(mut self) -> Conv2d {
+        self.upsample = Some(UpSample2d::new(self.in_channels, self.height / 2, self.width / 2));
+        self
+    }
+
+    /// Input pixels per channel: the image's, or the image's before upsampling.
+    fn input_pixels(&self) -> usize {
+        self.upsample.as_ref().map_or(self.height * self.width, UpSample2d::pixels)
     }
 
     /// Output pixels per channel: the image's, or the pooled image's.
@@ -183,8 +199,9 @@ impl Layer for Conv2d {
     fn describe(&self) -> String {
         let relu = if self.relu { ", ReLU" } else { "" };
         let pool = if self.pool.is_some() { ", MaxPool2d 2×2" } else { "" };
+        let upsample = if self.upsample.is_some() { "UpSample2d ×2, " } else { "" };
         let (ins, outs, height, width) = (self.in_channels, self.out_channels, self.height, self.width);
-        format!("Conv2d 3×3 {ins}→{outs} on {height}×{width}{relu}{pool}")
+        format!("{upsample}Conv2d 3×3 {ins}→{outs} on {height}×{width}{relu}{pool}")
     }
 
     fn forward(&mut self, x: Array2<f32>, train: bool) -> Array2<f32> {
@@ -196,14 +213,24 @@ impl Layer for Conv2d {
         let mut passed = (self.relu && train).then(|| Array2::uninit((batch, self.out_channels * outputs)));
         let mut argmax = self.pool.as_ref().map(|_| Array2::zeros((batch, self.out_channels * outputs)));
         {
-            let samples = x.view().into_shape_with_order((batch, self.in_channels, pixels)).expect(STANDARD);
+            let inputs = self.input_pixels();
+            let samples = x.view().into_shape_with_order((batch, self.in_channels, inputs)).expect(STANDARD);
             let samples = samples.outer_iter().into_par_iter().zip(y.samples());
             let samples = samples.zip(per_sample(passed.as_mut(), batch)).zip(per_sample(argmax.as_mut(), batch));
-            // Before pooling, each sample's full-size output goes to a scratch array of the thread's.
+            // An upsampled input and a not yet pooled output go to scratch arrays of the thread's.
             let full_size = if self.pool.is_some() { (self.out_channels, pixels) } else { (0, 0) };
+            let wide_size = if self.upsample.is_some() { (self.in_channels, pixels) } else { (0, 0) };
             samples.for_each_init(
-                || (Array2::zeros((side * TAPS, pixels)), Array2::zeros(full_size)),
-                |(cols, full), (((x, y), passed), argmax)| {
+                || (Array2::zeros((side * TAPS, pixels)), Array2::zeros(full_size), Array2::zeros(wide_size)),
+                |(cols, full, wide), (((x, y), passed), argmax)| {
+                    let x = match &self.upsample {
+                        Some(upsample) => {
+                            let wide_slice = wide.as_slice_mut().expect("scratch is contiguous");
+                            upsample.upsample(x.to_slice().expect(STANDARD), wide_slice);
+                            wide.view()
+                        }
+                        None => x,
+                    };
                     let mut y = match &self.pool {
                         None => y.fill(|c| self.bias[c]),
                         Some(_) => {
@@ -260,7 +287,9 @@ impl Layer for Conv2d {
         // batch-sized array is allocated. The weight gradient is summed over fixed runs of samples,
         // then in order: with rayon's own splitting the float sums, and so the whole training run,
         // would change from one run to the next.
-        let mut samples = x.view_mut().into_shape_with_order((batch, ins, pixels)).expect(STANDARD);
+        let inputs = self.input_pixels();
+        let mut samples = x.view_mut().into_shape_with_order((batch, ins, inputs)).expect(STANDARD);
+        let wide_size = if self.upsample.is_some() { (ins, pixels) } else { (0, 0) };
         let partials: Vec<_> = samples
             .outer_iter_mut()
             .into_par_iter()
@@ -269,8 +298,17 @@ impl Layer for Conv2d {
             .zip(per_sample(argmax.as_mut(), batch))
             .fold_chunks(
                 SAMPLES_PER_PARTIAL_SUM,
-                || (zeros(), Array2::zeros((side * TAPS, pixels)), Array2::zeros(full_size)),
-                |((mut dk, mut db), mut cols, mut full), (((mut x, mut g), passed), argmax)| {
+                || (zeros(), Array2::zeros((side * TAPS, pixels)), Array2::zeros(full_size), Array2::zeros(wide_size)),
+                |((mut dk, mut db), mut cols, mut full, mut wide), (((mut narrow, mut g), passed), argmax)| {
+                    // Upsampled again rather than kept from the forward pass: four times less to store.
+                    let mut x = match &self.upsample {
+                        Some(upsample) => {
+                            let wide_slice = wide.as_slice_mut().expect("scratch is contiguous");
+                            upsample.upsample(narrow.as_slice().expect(STANDARD), wide_slice);
+                            wide.view_mut()
+                        }
+                        None => narrow.view_mut(),
+                    };
                     if let Some(passed) = passed {
                         let g = g.as_slice_mut().expect(STANDARD);
                         relu::backward(g, passed.as_slice().expect("owned arrays' rows are contiguous"));
@@ -300,10 +338,14 @@ impl Layer for Conv2d {
                             }
                         }
                     }
-                    ((dk, db), cols, full)
+                    if let (Some(upsample), true) = (&self.upsample, need_input_grad) {
+                        let narrow = narrow.as_slice_mut().expect(STANDARD);
+                        upsample.sum_blocks(wide.as_slice().expect("scratch is contiguous"), narrow);
+                    }
+                    ((dk, db), cols, full, wide)
                 },
             )
-            .map(|(sums, _, _)| sums)
+            .map(|(sums, ..)| sums)
             .collect();
         let (kernel_grad, bias_grad) =
             partials.into_iter().reduce(|(k1, b1), (k2, b2)| (k1 + k2, b1 + b2)).unwrap_or_else(zeros);
@@ -327,6 +369,10 @@ impl Layer for Conv2d {
     }
 
     fn to_onnx(&self, graph: &mut GraphBuilder, input: &str) -> String {
+        let input = &match &self.upsample {
+            Some(upsample) => upsample.to_onnx(graph, input),
+            None => input.to_string(),
+        };
         let w = graph.initializer("W", &[self.out_channels, self.in_channels, 3, 3], self.weights.as_slice().unwrap());
         let b = graph.initializer("B", self.bias.shape(), self.bias.as_slice().unwrap());
         let attributes =
@@ -375,30 +421,37 @@ mod tests {
         }
     }
 
-    /// The fused ReLU and pooling compute what a ReLU and a `MaxPool2d` after the plain convolution
-    /// compute, forward and back (finite differences would straddle the ReLU's kink at some output).
+    /// The fused upsampling, ReLU and pooling compute what an `UpSample2d` before the plain
+    /// convolution and a ReLU and a `MaxPool2d` after it compute, forward and back (finite
+    /// differences would straddle the ReLU's kink at some output).
     #[test]
-    fn relu_and_pool_match_the_plain_convolution_then_relu_then_pool() {
+    fn fused_layers_match_the_plain_convolution_between_separate_ones() {
         let mut rng = Rng::new(7);
-        for ((ins, outs), pooled) in [(1, 3), (3, 1), (2, 2)].into_iter().flat_map(|io| [(io, false), (io, true)]) {
-            let (h, w) = (5, 4);
-            let mut plain = with_bias(Conv2d::new(ins, outs, h, w, &mut rng), &mut rng);
-            let mut fused = Conv2d::new(ins, outs, h, w, &mut rng).with_relu();
-            if pooled {
-                fused = fused.with_pool();
+        let (h, w) = (6, 4);
+        for (ins, outs) in [(1, 3), (3, 1), (2, 2)] {
+            for (upsampled, pooled) in [(false, false), (false, true), (true, false), (true, true)] {
+                let mut plain = with_bias(Conv2d::new(ins, outs, h, w, &mut rng), &mut rng);
+                let mut fused = Conv2d::new(ins, outs, h, w, &mut rng).with_relu();
+                (fused.weights, fused.bias) = (plain.weights.clone(), plain.bias.clone());
+                if upsampled {
+                    fused = fused.after_upsample();
+                }
+                if pooled {
+                    fused = fused.with_pool();
+                }
+                let (mut upsample, mut pool) = (UpSample2d::new(ins, h / 2, w / 2), MaxPool2d::new(outs, h, w));
+                let x = random_input(2, ins * h * w / if upsampled { 4 } else { 1 }, &mut rng);
+                let z = plain.forward(if upsampled { upsample.forward(x.clone(), true) } else { x.clone() }, true);
+                let relu = z.mapv(|v| v.max(0.0));
+                let expected = if pooled { pool.forward(relu, true) } else { relu };
+                assert_eq!(fused.forward(x, true), expected);
+                let r = random_input(2, expected.ncols(), &mut rng);
+                let unpooled = if pooled { pool.backward(r.clone(), true).unwrap() } else { r.clone() };
+                let dz = plain.backward(&unpooled * &z.mapv(|v| f32::from(u8::from(v > 0.0))), true).unwrap();
+                let dx = if upsampled { upsample.backward(dz, true).unwrap() } else { dz };
+                assert_eq!(fused.backward(r, true).unwrap(), dx);
+                assert_eq!((&fused.weights_grad, &fused.bias_grad), (&plain.weights_grad, &plain.bias_grad));
             }
-            (fused.weights, fused.bias) = (plain.weights.clone(), plain.bias.clone());
-            let mut pool = MaxPool2d::new(outs, h, w);
-            let x = random_input(2, ins * h * w, &mut rng);
-            let z = plain.forward(x.clone(), true);
-            let relu = z.mapv(|v| v.max(0.0));
-            let expected = if pooled { pool.forward(relu, true) } else { relu };
-            assert_eq!(fused.forward(x, true), expected);
-            let r = random_input(2, expected.ncols(), &mut rng);
-            let unpooled = if pooled { pool.backward(r.clone(), true).unwrap() } else { r.clone() };
-            let masked = &unpooled * &z.mapv(|v| f32::from(u8::from(v > 0.0)));
-            assert_eq!(fused.backward(r, true), plain.backward(masked, true));
-            assert_eq!((&fused.weights_grad, &fused.bias_grad), (&plain.weights_grad, &plain.bias_grad));
         }
     }
 
