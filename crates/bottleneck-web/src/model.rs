@@ -344,6 +344,36 @@ mod tests {
         }
     }
 
+    /// The denoiser must run the page's own pooling, padding and last-layer ops (src/ops/), not
+    /// fall back to tract's slower general ones.
+    #[test]
+    fn the_denoiser_runs_the_pages_own_ops() {
+        let model = AutoencoderModel::load(&exported_as(
+            TrainerKind::Conv,
+            Part::Full,
+            WeightFormat::Int8,
+        ))
+        .unwrap();
+        let ops: Vec<String> = model
+            .state
+            .plan()
+            .model()
+            .nodes()
+            .iter()
+            .map(|node| node.op.name().to_string())
+            .collect();
+        let count = |name: &str| ops.iter().filter(|op| *op == name).count();
+        assert_eq!(
+            (
+                count("MaxPool2x2"),
+                count("ZeroPad2d"),
+                count("SingleChannelConv")
+            ),
+            (2, 5, 1),
+            "{ops:?}"
+        );
+    }
+
     #[test]
     fn models_with_other_operators_are_refused_with_their_names() {
         let error = AutoencoderModel::load(&one_node_model("Softmax", &[784]))

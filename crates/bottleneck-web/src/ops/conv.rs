@@ -6,6 +6,7 @@ use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::cnn::{Conv, PaddingSpec};
 
 use super::pad::ZeroPad2d;
+use super::single_channel_conv::SingleChannelConv;
 use super::{Built, padding, per_image_axis};
 
 /// Conv with the node's padding, kernel shape, groups, dilations and strides. A 2-D image with
@@ -42,7 +43,8 @@ pub fn conv(_: &ParsingContext, node: &NodeProto) -> Built {
 }
 
 /// A convolution with explicit padding: its shapes are the padded convolution's, and it runs as
-/// [`ZeroPad2d`] followed by the same convolution without padding.
+/// [`ZeroPad2d`] followed by the same convolution without padding: [`SingleChannelConv`] when it
+/// has one output channel, stride 1 and constant weights, tract's otherwise.
 #[derive(Debug, Clone)]
 struct PaddedConv {
     conv: Conv,
@@ -71,7 +73,46 @@ impl Expansion for PaddedConv {
     ) -> TractResult<TVec<OutletId>> {
         let mut inputs: TVec<OutletId> = inputs.into();
         inputs[0] = model.wire_node(format!("{name}.pad"), self.pad.clone(), &inputs[..1])?[0];
+        if let Some(direct) = self.single_channel(model, &inputs)? {
+            return model.wire_node(name, direct, &inputs[..1]);
+        }
         let unpadded = self.conv.clone().padding(PaddingSpec::Valid);
         unpadded.wire(name, model, &inputs)
+    }
+}
+
+impl PaddedConv {
+    /// [`SingleChannelConv`] for this node, when its weights and bias are constants, it has one
+    /// output channel, and it has no stride, dilation or groups.
+    fn single_channel(
+        &self,
+        model: &TypedModel,
+        inputs: &[OutletId],
+    ) -> TractResult<Option<SingleChannelConv>> {
+        let ones = |values: &Option<TVec<usize>>| {
+            values.as_ref().is_none_or(|v| v.iter().all(|&v| v == 1))
+        };
+        if !ones(&self.conv.strides)
+            || !ones(&self.conv.dilations)
+            || self.conv.group.unwrap_or(1) != 1
+        {
+            return Ok(None);
+        }
+        let Some(kernel) = model.outlet_fact(inputs[1])?.konst.clone() else {
+            return Ok(None);
+        };
+        let bias = match inputs.get(2) {
+            Some(&bias) => match model.outlet_fact(bias)?.konst.clone() {
+                Some(bias) => Some(bias),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let fits = self
+            .conv
+            .kernel_shape
+            .as_ref()
+            .is_none_or(|shape| kernel.shape()[2..] == shape[..]);
+        Ok(SingleChannelConv::for_weights(&kernel, bias.as_ref()).filter(|_| fits))
     }
 }

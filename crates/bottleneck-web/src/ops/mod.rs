@@ -13,6 +13,7 @@ mod gemm;
 mod max_pool;
 mod pad;
 mod resize;
+mod single_channel_conv;
 
 use tract_onnx::Onnx;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
