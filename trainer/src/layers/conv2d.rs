@@ -14,9 +14,9 @@
 //! With `with_relu` the layer ends in a ReLU, with `with_pool` in 2×2 max pooling, and with
 //! `after_upsample` it starts by upsampling its input ×2, each applied in the same pass over a sample
 //! while it is in cache (see `relu`): the 26 MB activations at 32×28×28 then never go through memory
-//! at full size. Pooling runs before the ReLU, which gives the
-//! same values and gradients (ReLU is monotone, and routes no gradient where the maximum is not
-//! positive) on a quarter of the values; the export keeps the Conv, Relu, MaxPool order.
+//! at full size. Pooling runs before the ReLU, which gives the same values and gradients (ReLU is
+//! monotone, and routes no gradient where the maximum is not positive) on a quarter of the values.
+//! The export still has the Resize, Conv, Relu and MaxPool nodes, in that order.
 //!
 //! The work is split over samples rather than done as one batch-wide product: a sample's patches (at
 //! most 288×784 floats) stay in the core's L2 cache and its product lands straight in its NCHW row.
