@@ -364,11 +364,7 @@ mod tests {
             .collect();
         let count = |name: &str| ops.iter().filter(|op| *op == name).count();
         assert_eq!(
-            (
-                count("MaxPool2x2"),
-                count("ZeroPad2d"),
-                count("SingleChannelConv")
-            ),
+            (count("MaxPool2x2"), count("ZeroPad2d"), count("DirectConv")),
             (2, 5, 1),
             "{ops:?}"
         );

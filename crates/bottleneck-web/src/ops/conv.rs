@@ -5,8 +5,8 @@ use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::cnn::{Conv, PaddingSpec};
 
+use super::direct_conv::DirectConv;
 use super::pad::ZeroPad2d;
-use super::single_channel_conv::SingleChannelConv;
 use super::{Built, padding, per_image_axis};
 
 /// Conv with the node's padding, kernel shape, groups, dilations and strides. A 2-D image with
@@ -43,8 +43,8 @@ pub fn conv(_: &ParsingContext, node: &NodeProto) -> Built {
 }
 
 /// A convolution with explicit padding: its shapes are the padded convolution's, and it runs as
-/// [`ZeroPad2d`] followed by the same convolution without padding: [`SingleChannelConv`] when it
-/// has one output channel, stride 1 and constant weights, tract's otherwise.
+/// [`ZeroPad2d`] followed by the same convolution without padding: [`DirectConv`] when it has one
+/// output channel, stride 1 and constant weights, tract's otherwise.
 #[derive(Debug, Clone)]
 struct PaddedConv {
     conv: Conv,
@@ -73,7 +73,7 @@ impl Expansion for PaddedConv {
     ) -> TractResult<TVec<OutletId>> {
         let mut inputs: TVec<OutletId> = inputs.into();
         inputs[0] = model.wire_node(format!("{name}.pad"), self.pad.clone(), &inputs[..1])?[0];
-        if let Some(direct) = self.single_channel(model, &inputs)? {
+        if let Some(direct) = self.direct(model, &inputs)? {
             return model.wire_node(name, direct, &inputs[..1]);
         }
         let unpadded = self.conv.clone().padding(PaddingSpec::Valid);
@@ -82,13 +82,9 @@ impl Expansion for PaddedConv {
 }
 
 impl PaddedConv {
-    /// [`SingleChannelConv`] for this node, when its weights and bias are constants, it has one
-    /// output channel, and it has no stride, dilation or groups.
-    fn single_channel(
-        &self,
-        model: &TypedModel,
-        inputs: &[OutletId],
-    ) -> TractResult<Option<SingleChannelConv>> {
+    /// [`DirectConv`] for this node, when its weights and bias are constants, it has one output
+    /// channel, and it has no stride, dilation or groups.
+    fn direct(&self, model: &TypedModel, inputs: &[OutletId]) -> TractResult<Option<DirectConv>> {
         let ones = |values: &Option<TVec<usize>>| {
             values.as_ref().is_none_or(|v| v.iter().all(|&v| v == 1))
         };
@@ -113,6 +109,6 @@ impl PaddedConv {
             .kernel_shape
             .as_ref()
             .is_none_or(|shape| kernel.shape()[2..] == shape[..]);
-        Ok(SingleChannelConv::for_weights(&kernel, bias.as_ref()).filter(|_| fits))
+        Ok(DirectConv::for_weights(&kernel, bias.as_ref()).filter(|_| fits))
     }
 }

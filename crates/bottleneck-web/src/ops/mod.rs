@@ -9,11 +9,11 @@
 mod activation;
 mod conv;
 pub mod dequantize_linear;
+mod direct_conv;
 mod gemm;
 mod max_pool;
 mod pad;
 mod resize;
-mod single_channel_conv;
 
 use tract_onnx::Onnx;
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};
