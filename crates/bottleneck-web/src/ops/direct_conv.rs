@@ -148,7 +148,6 @@ impl EvalOp for DirectConv {
                 }
             }
         }
-        drop(output_ram);
         Ok(tvec!(output.into_tvalue()))
     }
 }

@@ -116,7 +116,6 @@ impl EvalOp for MaxPool2x2 {
                 }
             }
         }
-        drop(output_ram);
         Ok(tvec!(output.into_tvalue()))
     }
 }
@@ -129,9 +128,9 @@ fn pool_row(top: &[f32], bottom: &[f32], out: &mut [f32]) {
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     let done = 0;
     let larger = |a: f32, b: f32| if a < b { b } else { a };
-    for x in done..out.len() {
+    for (x, out) in out.iter_mut().enumerate().skip(done) {
         let (left, right) = (2 * x, 2 * x + 1);
-        out[x] = larger(
+        *out = larger(
             larger(top[left], top[right]),
             larger(bottom[left], bottom[right]),
         );

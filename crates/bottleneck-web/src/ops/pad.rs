@@ -52,7 +52,6 @@ impl EvalOp for ZeroPad2d {
                 }
             }
         }
-        drop(output_ram);
         Ok(tvec!(output.into_tvalue()))
     }
 }
