@@ -24,7 +24,7 @@ pub enum WebError {
     },
     /// The model reads or writes something other than one of the shapes the page knows.
     UnsupportedShape {
-        /// What the model declares, e.g. "[N,5] → [N,5]".
+        /// What the model declares, e.g. `[N,5] → [N,5]`.
         found: String,
     },
     /// The model uses operators the page does not run.

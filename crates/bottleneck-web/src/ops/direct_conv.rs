@@ -6,6 +6,8 @@
 
 use tract_onnx::tract_hir::internal::*;
 
+use super::{image_shape, image_to_image};
+
 /// Stride 1, no dilation, one group, input already padded: `[N, C, H, W]` to
 /// `[N, M, H − kh + 1, W − kw + 1]` with a `[M, C, kh, kw]` kernel.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
@@ -47,34 +49,38 @@ fn sum_taps(taps: &[Tap], bias: f32, out: &mut [f32]) {
     }
 }
 
-/// [`sum_taps`] sixteen outputs at a time with wasm SIMD, their sums held in four registers
-/// across all the taps and stored once; returns how many outputs it wrote. Each lane adds the
-/// taps in the same order as the scalar loop, so both give the same values.
+/// [`sum_taps`] [`BLOCK`] outputs at a time with wasm SIMD, their sums held in registers across
+/// all the taps and stored once; returns how many outputs it wrote. Each lane adds the taps in
+/// the same order as the scalar loop, so both give the same values.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn sum_taps_simd128(taps: &[Tap], bias: f32, out: &mut [f32]) -> usize {
     use std::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
-    let blocks = out.len() / 16;
+    let blocks = out.len() / BLOCK;
     for block in 0..blocks {
-        let start = 16 * block;
-        let mut sums = [f32x4_splat(bias); 4];
+        let start = BLOCK * block;
+        let mut sums = [f32x4_splat(bias); BLOCK / 4];
         for tap in taps {
             let weight = f32x4_splat(tap.weight);
-            let values = &tap.values[start..][..16];
+            let values = &tap.values[start..][..BLOCK];
             for (lane, sum) in sums.iter_mut().enumerate() {
-                // SAFETY: `values` holds 16 floats, so lanes 0..4 read within it; v128 loads
-                // need no alignment.
+                // SAFETY: `values` holds BLOCK floats, so each lane of four reads within it;
+                // v128 loads need no alignment.
                 let four = unsafe { v128_load(values.as_ptr().add(4 * lane).cast::<v128>()) };
                 *sum = f32x4_add(*sum, f32x4_mul(weight, four));
             }
         }
-        let out = &mut out[start..][..16];
+        let out = &mut out[start..][..BLOCK];
         for (lane, sum) in sums.into_iter().enumerate() {
-            // SAFETY: `out` holds 16 floats, so lanes 0..4 write within it.
+            // SAFETY: `out` holds BLOCK floats, so each lane of four writes within it.
             unsafe { v128_store(out.as_mut_ptr().add(4 * lane).cast::<v128>(), sum) };
         }
     }
-    16 * blocks
+    BLOCK * blocks
 }
+
+/// Outputs [`sum_taps_simd128`] computes together: eight f32x4 sums, half the registers.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+const BLOCK: usize = 32;
 
 impl Op for DirectConv {
     fn name(&self) -> StaticName {
@@ -88,78 +94,72 @@ impl EvalOp for DirectConv {
     op_out_of_plan!();
 
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        let &[n, c, h, w] = input.shape() else {
-            bail!(
-                "DirectConv takes NCHW images, not a tensor of shape {:?}",
-                input.shape()
-            );
-        };
         let &[m, kernel_c, kh, kw] = self.kernel.shape() else {
             bail!("DirectConv: the kernel must have rank 4");
         };
-        ensure!(
-            kernel_c == c && kh <= h && kw <= w,
-            "DirectConv: kernel and input disagree"
-        );
-        let (out_h, out_w) = (h - kh + 1, w - kw + 1);
         let kernel = self.kernel.try_as_plain_ram()?;
         let kernel = kernel.as_slice::<f32>()?;
         let bias = match &self.bias {
             Some(bias) => bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec(),
             None => vec![0.0; m],
         };
-        let input = input.try_as_plain_ram()?;
-        let input = input.as_slice::<f32>()?;
-        let mut output = Tensor::zero::<f32>(&[n, m, out_h, out_w])?;
-        let mut output_ram = output.try_as_plain_ram_mut()?;
-        let output_values = output_ram.as_slice_mut::<f32>()?;
-        // Each output row is computed W wide, its last kw − 1 values reading into the next input
-        // row and then dropped: the plane is then one run of outputs, each the sum over every
-        // channel and tap of weight × the input at the output's index plus the tap's offset.
-        let span = (out_h - 1) * w + out_w;
-        let offsets: Vec<usize> = (0..kh * kw).map(|tap| (tap / kw) * w + tap % kw).collect();
-        let mut wide = vec![0f32; out_h * w];
-        let images = input
-            .chunks_exact(c * h * w)
-            .zip(output_values.chunks_exact_mut(m * out_h * out_w));
-        for (image, out_image) in images {
-            let channels = out_image
-                .chunks_exact_mut(out_h * out_w)
-                .zip(kernel.chunks_exact(c * kh * kw));
-            for ((out, channel_kernel), &bias) in channels.zip(&bias) {
-                let planes = image
-                    .chunks_exact(h * w)
-                    .zip(channel_kernel.chunks_exact(kh * kw));
-                let taps: Vec<Tap> = planes
-                    .flat_map(|(plane, weights)| {
-                        weights
-                            .iter()
-                            .zip(&offsets)
-                            .map(move |(&weight, &offset)| Tap {
-                                values: &plane[offset..][..span],
-                                weight,
+        let convolved = |[n, c, h, w]: [usize; 4]| {
+            ensure!(
+                kernel_c == c && kh <= h && kw <= w,
+                "DirectConv: kernel and input disagree"
+            );
+            Ok([n, m, h - kh + 1, w - kw + 1])
+        };
+        image_to_image(
+            "DirectConv",
+            inputs,
+            convolved,
+            |[_, c, h, w], input, output| {
+                let (out_h, out_w) = (h - kh + 1, w - kw + 1);
+                // Each output row is computed W wide, its last kw − 1 values reading into the next
+                // input row and then dropped: the plane is then one run of outputs, each the sum over
+                // every channel and tap of weight × the input at the output's index plus the tap's
+                // offset.
+                let span = (out_h - 1) * w + out_w;
+                let offsets: Vec<usize> =
+                    (0..kh * kw).map(|tap| (tap / kw) * w + tap % kw).collect();
+                let mut wide = vec![0f32; out_h * w];
+                let images = input
+                    .chunks_exact(c * h * w)
+                    .zip(output.chunks_exact_mut(m * out_h * out_w));
+                for (image, out_image) in images {
+                    let channels = out_image
+                        .chunks_exact_mut(out_h * out_w)
+                        .zip(kernel.chunks_exact(c * kh * kw));
+                    for ((out, channel_kernel), &bias) in channels.zip(&bias) {
+                        let planes = image
+                            .chunks_exact(h * w)
+                            .zip(channel_kernel.chunks_exact(kh * kw));
+                        let taps: Vec<Tap> = planes
+                            .flat_map(|(plane, weights)| {
+                                let taps = weights.iter().zip(&offsets);
+                                taps.map(move |(&weight, &offset)| Tap {
+                                    values: &plane[offset..][..span],
+                                    weight,
+                                })
                             })
-                    })
-                    .collect();
-                sum_taps(&taps, bias, &mut wide[..span]);
-                for (out_row, wide_row) in out.chunks_exact_mut(out_w).zip(wide.chunks_exact(w)) {
-                    out_row.copy_from_slice(&wide_row[..out_w]);
+                            .collect();
+                        sum_taps(&taps, bias, &mut wide[..span]);
+                        for (out_row, wide_row) in
+                            out.chunks_exact_mut(out_w).zip(wide.chunks_exact(w))
+                        {
+                            out_row.copy_from_slice(&wide_row[..out_w]);
+                        }
+                    }
                 }
-            }
-        }
-        Ok(tvec!(output.into_tvalue()))
+            },
+        )
     }
 }
 
 impl TypedOp for DirectConv {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let shape = &inputs[0].shape;
-        ensure!(
-            shape.rank() == 4,
-            "DirectConv takes NCHW images, not rank {}",
-            shape.rank()
-        );
+        let shape = image_shape("DirectConv", inputs[0])?;
         let &[m, _, kh, kw] = self.kernel.shape() else {
             bail!("DirectConv: the kernel must have rank 4");
         };

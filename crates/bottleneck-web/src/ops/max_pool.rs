@@ -7,7 +7,7 @@ use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::cnn::{HirMaxPool, PaddingSpec, PoolSpec};
 use tract_onnx::tract_hir::ops::nn::DataFormat;
 
-use super::{Built, padding, per_image_axis};
+use super::{Built, image_shape, image_to_image, padding, per_image_axis};
 
 /// MaxPool with the node's kernel, padding, dilations and strides.
 pub fn max_pool(_: &ParsingContext, node: &NodeProto) -> Built {
@@ -91,32 +91,28 @@ impl EvalOp for MaxPool2x2 {
     op_out_of_plan!();
 
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        let &[n, c, h, w] = input.shape() else {
-            bail!(
-                "MaxPool2x2 takes NCHW images, not a tensor of shape {:?}",
-                input.shape()
-            );
-        };
-        let (out_h, out_w) = (h / 2, w / 2);
-        let mut output = Tensor::zero::<f32>(&[n, c, out_h, out_w])?;
-        let input = input.try_as_plain_ram()?;
-        let input = input.as_slice::<f32>()?;
-        let mut output_ram = output.try_as_plain_ram_mut()?;
-        let output_values = output_ram.as_slice_mut::<f32>()?;
-        if out_h * out_w > 0 {
-            let planes = input
-                .chunks_exact(h * w)
-                .zip(output_values.chunks_exact_mut(out_h * out_w));
-            for (plane, out_plane) in planes {
-                for (y, out_row) in out_plane.chunks_exact_mut(out_w).enumerate() {
-                    let top = &plane[2 * y * w..][..2 * out_w];
-                    let bottom = &plane[(2 * y + 1) * w..][..2 * out_w];
-                    pool_row(top, bottom, out_row);
+        let pooled = |[n, c, h, w]: [usize; 4]| Ok([n, c, h / 2, w / 2]);
+        image_to_image(
+            "MaxPool2x2",
+            inputs,
+            pooled,
+            |[_, _, h, w], input, output| {
+                let (out_h, out_w) = (h / 2, w / 2);
+                if out_h * out_w == 0 {
+                    return;
                 }
-            }
-        }
-        Ok(tvec!(output.into_tvalue()))
+                for (plane, out_plane) in input
+                    .chunks_exact(h * w)
+                    .zip(output.chunks_exact_mut(out_h * out_w))
+                {
+                    for (y, out_row) in out_plane.chunks_exact_mut(out_w).enumerate() {
+                        let top = &plane[2 * y * w..][..2 * out_w];
+                        let bottom = &plane[(2 * y + 1) * w..][..2 * out_w];
+                        pool_row(top, bottom, out_row);
+                    }
+                }
+            },
+        )
     }
 }
 
@@ -164,12 +160,7 @@ fn pool_row_simd128(top: &[f32], bottom: &[f32], out: &mut [f32]) -> usize {
 
 impl TypedOp for MaxPool2x2 {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let shape = &inputs[0].shape;
-        ensure!(
-            shape.rank() == 4,
-            "MaxPool2x2 takes NCHW images, not rank {}",
-            shape.rank()
-        );
+        let shape = image_shape("MaxPool2x2", inputs[0])?;
         let pooled = tvec![
             shape[0].clone(),
             shape[1].clone(),

@@ -178,3 +178,44 @@ fn padding(node: &NodeProto, pooling: bool) -> TractResult<PaddingSpec> {
         PaddingSpec::Explicit(before, after)
     })
 }
+
+/// The page's own image ops ([`MaxPool2x2`](max_pool), [`ZeroPad2d`](pad),
+/// [`DirectConv`](direct_conv)) all map one f32 NCHW image input to f32 NCHW images: this checks
+/// the input, makes a zeroed output of the shape `shape` gives for the input's `[N, C, H, W]`, and
+/// lets `fill` compute it from the input's values.
+fn image_to_image(
+    op: &str,
+    inputs: TVec<TValue>,
+    shape: impl FnOnce([usize; 4]) -> TractResult<[usize; 4]>,
+    fill: impl FnOnce([usize; 4], &[f32], &mut [f32]),
+) -> TractResult<TVec<TValue>> {
+    let input = args_1!(inputs);
+    let dims: [usize; 4] = input.shape().try_into().map_err(|_| {
+        format_err!(
+            "{op} takes NCHW images, not a tensor of shape {:?}",
+            input.shape()
+        )
+    })?;
+    let mut output = Tensor::zero::<f32>(&shape(dims)?)?;
+    let values = input.try_as_plain_ram()?;
+    fill(
+        dims,
+        values.as_slice::<f32>()?,
+        output.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
+    );
+    Ok(tvec!(output.into_tvalue()))
+}
+
+/// The shape of an image op's input fact, checked to be f32 NCHW.
+fn image_shape<'f>(op: &str, input: &'f TypedFact) -> TractResult<&'f ShapeFact> {
+    ensure!(
+        input.rank() == 4,
+        "{op} takes NCHW images, not rank {}",
+        input.rank()
+    );
+    ensure!(
+        input.datum_type == f32::datum_type(),
+        "{op} takes f32 images"
+    );
+    Ok(&input.shape)
+}

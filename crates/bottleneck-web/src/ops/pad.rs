@@ -4,6 +4,8 @@
 
 use tract_onnx::tract_hir::internal::*;
 
+use super::{image_shape, image_to_image};
+
 /// Zeros added before and after the rows and the columns of every image plane.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub struct ZeroPad2d {
@@ -25,50 +27,32 @@ impl EvalOp for ZeroPad2d {
     op_out_of_plan!();
 
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        let &[n, c, h, w] = input.shape() else {
-            bail!(
-                "ZeroPad2d takes NCHW images, not a tensor of shape {:?}",
-                input.shape()
-            );
+        let (before, after) = (self.before, self.after);
+        let padded = move |[n, c, h, w]: [usize; 4]| {
+            Ok([n, c, h + before[0] + after[0], w + before[1] + after[1]])
         };
-        let (padded_h, padded_w) = (
-            h + self.before[0] + self.after[0],
-            w + self.before[1] + self.after[1],
-        );
-        let mut output = Tensor::zero::<f32>(&[n, c, padded_h, padded_w])?;
-        let input = input.try_as_plain_ram()?;
-        let input = input.as_slice::<f32>()?;
-        let mut output_ram = output.try_as_plain_ram_mut()?;
-        let output_values = output_ram.as_slice_mut::<f32>()?;
-        if h * w > 0 {
-            let planes = input
-                .chunks_exact(h * w)
-                .zip(output_values.chunks_exact_mut(padded_h * padded_w));
-            for (plane, padded) in planes {
-                let rows = padded.chunks_exact_mut(padded_w).skip(self.before[0]);
-                for (row, padded_row) in plane.chunks_exact(w).zip(rows) {
-                    padded_row[self.before[1]..][..w].copy_from_slice(row);
+        image_to_image(
+            "ZeroPad2d",
+            inputs,
+            padded,
+            |[_, _, h, w], input, output| {
+                let padded_w = w + before[1] + after[1];
+                let padded_planes = output.chunks_exact_mut((h + before[0] + after[0]) * padded_w);
+                for (plane, padded) in input.chunks_exact(h * w).zip(padded_planes) {
+                    let rows = padded.chunks_exact_mut(padded_w).skip(before[0]);
+                    for (row, padded_row) in plane.chunks_exact(w).zip(rows) {
+                        padded_row[before[1]..][..w].copy_from_slice(row);
+                    }
                 }
-            }
-        }
-        Ok(tvec!(output.into_tvalue()))
+            },
+        )
     }
 }
 
 impl TypedOp for ZeroPad2d {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let input = inputs[0];
-        ensure!(
-            input.rank() == 4,
-            "ZeroPad2d takes NCHW images, not rank {}",
-            input.rank()
-        );
-        ensure!(
-            input.datum_type == f32::datum_type(),
-            "ZeroPad2d pads f32 images"
-        );
-        let mut shape: TVec<TDim> = input.shape.iter().cloned().collect();
+        let input = image_shape("ZeroPad2d", inputs[0])?;
+        let mut shape: TVec<TDim> = input.iter().cloned().collect();
         for axis in 0..2 {
             shape[axis + 2] = shape[axis + 2].clone() + self.before[axis] + self.after[axis];
         }
