@@ -20,13 +20,13 @@ pub const CODE_SIZE: usize = 10;
 #[wasm_bindgen]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelKind {
-    /// [N,784] → [N,784]: the dense autoencoder, whose reconstruction error scores anomalies.
+    /// `[N,784] → [N,784]`: the dense autoencoder, whose reconstruction error scores anomalies.
     Reconstruct,
-    /// [N,784] → [N,10]: the dense encoder.
+    /// `[N,784] → [N,10]`: the dense encoder.
     Encode,
-    /// [N,10] → [N,784]: the dense decoder.
+    /// `[N,10] → [N,784]`: the dense decoder.
     Decode,
-    /// [N,1,28,28] → [N,1,28,28]: the convolutional denoiser.
+    /// `[N,1,28,28] → [N,1,28,28]`: the convolutional denoiser.
     Denoise,
 }
 

@@ -43,7 +43,7 @@ const OPERATORS: [(&str, Builder); 7] = [
     ("Sigmoid", activation::sigmoid),
 ];
 
-/// tract-onnx's loader with only [`OPERATORS`] registered.
+/// tract-onnx's loader with only the operators of this module registered.
 pub fn onnx() -> Onnx {
     let mut register = OnnxOpRegister::default();
     for (name, builder) in OPERATORS {
