@@ -6,7 +6,7 @@
 //! the vendored tract-nnef (vendor/README.md) this takes the browser build from 2.08 to 1.18 MB
 //! of gzip. A model that uses anything else is refused with the list below.
 //!
-//! Where tract's general operator cost more than the work in the browser, the common case runs
+//! Where tract's general operators cost more than the work in the browser, the common case runs
 //! as the page's own op instead: Elu in one pass, `max_pool`'s 2×2 stride-2 pool, `pad`'s
 //! zero padding and `direct_conv`'s one-output-channel convolution (see each file for the
 //! measurement). Everything else is tract's.
