@@ -14,15 +14,19 @@ async function fetchBytes(path) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+// Whether the denoiser still has to be loaded, once the first reconstruction is on its way.
+let convToLoad = false;
+
 // The page has already downloaded the dense model and its card and compiled the wasm module
 // while this worker was starting (see app.js); here they are put together. The dense model
-// answers first: the denoiser is prepared afterwards and announced with a `conv` message.
+// answers first: the denoiser is prepared after the first reconstruction (loading it before
+// delayed that by 50–100 ms on a cold page) and announced with a `conv` message.
 async function load({ module, available, denseBytes, card }) {
   await init({ module_or_path: module });
   dense = AutoencoderModel.load(new Uint8Array(denseBytes));
   scale = AnomalyScale.fromCardJson(card);
   const hasConv = available.includes('conv.onnx');
-  if (hasConv) setTimeout(loadConv);
+  convToLoad = hasConv;
   return {
     type: 'ready',
     convMessage: hasConv ? 'Loading the denoiser…' : 'The denoiser (conv.onnx) has not been trained yet.',
@@ -45,6 +49,11 @@ async function loadConv() {
 // The input is either ink from the drawing pad, preprocessed MNIST-style here, or a gallery
 // image that is already a 28×28 model input.
 function infer({ ink, width, height, image, noise, seed }) {
+  if (convToLoad) {
+    convToLoad = false;
+    // A task of its own: it runs after this answer has been posted.
+    setTimeout(loadConv);
+  }
   const input = image ?? preprocess(ink, width, height);
   const noisy = addNoise(input, noise, BigInt(seed));
   let started = performance.now();
