@@ -5,6 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+#[cfg(feature = "rayon")]
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -186,14 +188,22 @@ impl NoiseSpec {
             });
         }
         self.check()?;
-        for (index, image) in images.chunks_exact_mut(pixels).enumerate() {
-            self.corrupt(
-                image,
-                width,
-                height,
-                &mut Rng::new(derive_seed(seed, index as u64)),
-            );
-        }
+        let corrupt = |(index, image): (usize, &mut [f32])| {
+            let mut rng = Rng::new(derive_seed(seed, index as u64));
+            self.corrupt(image, width, height, &mut rng);
+        };
+        // With the `rayon` feature (the trainer's) images are spread over the cores: on one, the
+        // conv model's training noise took about 5 % of its epoch. The noise is the same either way.
+        #[cfg(feature = "rayon")]
+        images
+            .par_chunks_exact_mut(pixels)
+            .enumerate()
+            .for_each(corrupt);
+        #[cfg(not(feature = "rayon"))]
+        images
+            .chunks_exact_mut(pixels)
+            .enumerate()
+            .for_each(corrupt);
         Ok(())
     }
 
