@@ -1,9 +1,9 @@
 //! One exported autoencoder (or half of one), optimized once by tract for a batch of one image and
 //! then run as often as the page likes with the same plan, state and input buffer.
 
-use std::collections::HashMap;
-
 use bottleneck::{IMAGE_PIXELS, IMAGE_SIDE};
+use prost::Message;
+use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 use wasm_bindgen::prelude::*;
 
@@ -102,21 +102,16 @@ impl AutoencoderModel {
                 max: MAX_MODEL_BYTES,
             });
         }
-        let onnx = crate::ops::onnx();
-        let mut proto = onnx
-            .proto_model_for_read(&mut &bytes[..])
-            .map_err(unreadable)?;
+        let proto = ModelProto::decode(bytes).map_err(|error| WebError::UnreadableModel {
+            reason: format!("not an ONNX file: {error}"),
+        })?;
         crate::ops::check_graph(&proto).map_err(unreadable)?;
-        crate::ops::dequantize_linear::fold_into_weights(&onnx, &mut proto).map_err(unreadable)?;
         let unsupported = crate::ops::unsupported(&proto);
         if !unsupported.is_empty() {
             return Err(WebError::UnsupportedOperators { found: unsupported });
         }
-        let model = onnx
-            .model_for_proto_model(&proto)
-            .and_then(|model| model.into_typed())
-            .map_err(unreadable)?;
-        let (model, kind) = fix_batch_to_one(model)?;
+        let model = crate::ops::graph::typed_model(&proto).map_err(unreadable)?;
+        let kind = kind_of(&model)?;
         let plan = model
             .into_optimized()
             .and_then(|model| model.into_runnable())
@@ -178,44 +173,35 @@ impl AutoencoderModel {
     }
 }
 
-/// Checks the model's one input and one output against the known kinds and binds the batch
-/// dimension to 1, so optimization can specialise every op for a single image.
-fn fix_batch_to_one(model: TypedModel) -> Result<(TypedModel, ModelKind), WebError> {
-    let shape_of = |fact: TractResult<&TypedFact>| -> Vec<TDim> {
-        fact.map(|fact| fact.shape.iter().cloned().collect())
+/// The kind of a model with one input and one output whose batch dimension is 1, as the graph
+/// builder binds a named one. A fixed batch of any other size is refused.
+fn kind_of(model: &TypedModel) -> Result<ModelKind, WebError> {
+    let shape_of = |outlets: &[OutletId]| -> Vec<TDim> {
+        outlets
+            .first()
+            .and_then(|&outlet| model.outlet_fact(outlet).ok())
+            .map(|fact| fact.shape.iter().cloned().collect())
             .unwrap_or_default()
     };
-    let (input, output) = (
-        shape_of(model.input_fact(0)),
-        shape_of(model.output_fact(0)),
-    );
+    let (input, output) = (shape_of(&model.inputs), shape_of(&model.outputs));
     let found = || WebError::UnsupportedShape {
         found: match (model.inputs.len(), model.outputs.len()) {
             (1, 1) => format!("{} → {}", dims_text(&input), dims_text(&output)),
             (inputs, outputs) => format!("{inputs} inputs to {outputs} outputs"),
         },
     };
-    if model.inputs.len() != 1 || model.outputs.len() != 1 {
+    let batch_of_one = |shape: &[TDim]| shape.first() == Some(&TDim::Val(1));
+    if model.inputs.len() != 1
+        || model.outputs.len() != 1
+        || !batch_of_one(&input)
+        || !batch_of_one(&output)
+    {
         return Err(found());
     }
-    let kind = per_sample(&input)
+    per_sample(&input)
         .zip(per_sample(&output))
         .and_then(|(input, output)| ModelKind::from_shapes(&input, &output))
-        .ok_or_else(found)?;
-    let bindings: HashMap<Symbol, TDim> = [&input[0], &output[0]]
-        .into_iter()
-        .flat_map(|dim| dim.symbols())
-        .map(|symbol| (symbol, TDim::Val(1)))
-        .collect();
-    let model = model.set_symbols(&bindings).map_err(unreadable)?;
-    // Binding the batch may still leave it other than 1 (a fixed batch of 8, say): refuse that.
-    let is_batch_of_one = |fact: TractResult<&TypedFact>| {
-        fact.is_ok_and(|fact| fact.shape.first() == Some(&1.into()))
-    };
-    if !is_batch_of_one(model.input_fact(0)) || !is_batch_of_one(model.output_fact(0)) {
-        return Err(found());
-    }
-    Ok((model, kind))
+        .ok_or_else(found)
 }
 
 /// tract's reason for refusing a model at load time.
@@ -241,9 +227,17 @@ fn per_sample(shape: &[TDim]) -> Option<Vec<usize>> {
         .collect()
 }
 
-/// A shape such as `[N,784]`, as tract prints its dimensions.
+/// A shape such as `[N,784]`: a batch of one, as the graph builder binds any batch size, is
+/// shown as N.
 fn dims_text(shape: &[TDim]) -> String {
-    let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
+    let dims: Vec<String> = shape
+        .iter()
+        .enumerate()
+        .map(|(axis, dim)| match (axis, dim) {
+            (0, TDim::Val(1)) => "N".to_string(),
+            _ => dim.to_string(),
+        })
+        .collect();
     format!("[{}]", dims.join(","))
 }
 

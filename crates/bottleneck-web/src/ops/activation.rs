@@ -1,16 +1,15 @@
 //! Elu, Relu and Sigmoid: element-wise, no weights.
 
-use tract_onnx::model::ParsingContext;
-use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops;
 
-use super::Built;
+use super::Node;
 
 /// Elu(alpha), alpha 1 unless the node says otherwise.
-pub fn elu(_: &ParsingContext, node: &NodeProto) -> Built {
-    let alpha = node.get_attr_opt("alpha")?.unwrap_or(1.0);
-    Ok((elu_in_place(alpha).into_hir(), vec![]))
+pub fn elu(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletId>> {
+    let alpha = node.proto.get_attr_opt("alpha")?.unwrap_or(1.0);
+    let input = f32_input(node, model)?;
+    model.wire_node(&node.name, elu_in_place(alpha), &[input])
 }
 
 // One pass over the values, in place. tract-onnx's Elu expands into five operators (exp, minus
@@ -27,12 +26,20 @@ element_wise!(elu_in_place, EluInPlace { alpha: f32 },
     }
 );
 
-/// Relu, as tract-onnx builds it: a clip from below at 0.
-pub fn relu(_: &ParsingContext, _: &NodeProto) -> Built {
-    Ok((expand(ops::activations::Clip::new(Some(0.0), None)), vec![]))
+/// Relu, as tract-onnx wires it: a clip from below at 0.
+pub fn relu(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletId>> {
+    let input = f32_input(node, model)?;
+    ops::activations::Clip::new(Some(0.0), None).wire(&node.name, model, &[input])
 }
 
 /// Sigmoid.
-pub fn sigmoid(_: &ParsingContext, _: &NodeProto) -> Built {
-    Ok((ops::nn::sigmoid().into_hir(), vec![]))
+pub fn sigmoid(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletId>> {
+    let input = f32_input(node, model)?;
+    model.wire_node(&node.name, ops::nn::sigmoid(), &[input])
+}
+
+/// The node's one input, which must hold f32 values.
+fn f32_input(node: &Node, model: &TypedModel) -> TractResult<OutletId> {
+    node.takes_inputs(1)?;
+    Ok(node.f32_input(model, 0)?.0)
 }

@@ -1,34 +1,89 @@
 //! Conv: weights as the second input, an optional bias as the third.
 
-use tract_onnx::model::ParsingContext;
-use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::cnn::{Conv, PaddingSpec};
 
 use super::direct_conv::DirectConv;
 use super::pad::ZeroPad2d;
-use super::{Built, padding, per_image_axis};
+use super::{Node, image_shape, padding, per_image_axis};
 
-/// Conv with the node's padding, kernel shape, groups, dilations and strides. A 2-D image with
-/// explicit padding is padded by [`ZeroPad2d`] and then convolved without padding.
-pub fn conv(_: &ParsingContext, node: &NodeProto) -> Built {
-    let padding = padding(node, false)?;
+/// Conv with the node's padding, kernel shape, groups, dilations and strides, on f32 images with
+/// f32 weights and an optional bias. A 2-D image with explicit padding is padded by
+/// [`ZeroPad2d`] and then convolved without padding.
+pub fn conv(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletId>> {
+    let attr = node.proto;
+    let padding = padding(attr, false)?;
     let mut op = Conv::default().padding(padding.clone());
-    if let Some(kernel_shape) = per_image_axis(node, "kernel_shape")? {
-        op = op.kernel_shape(kernel_shape);
+    let kernel_shape = per_image_axis(attr, "kernel_shape")?;
+    let group = attr.get_attr_opt::<usize>("group")?.unwrap_or(1);
+    ensure!(group >= 1, "Conv {}: group must be at least 1", attr.name);
+    op = op.group(group);
+    let dilations = per_image_axis(attr, "dilations")?;
+    if let Some(dilations) = &dilations {
+        op = op.dilations(dilations.clone());
     }
-    if let Some(group) = node.get_attr_opt::<usize>("group")? {
-        ensure!(group >= 1, "Conv {}: group must be at least 1", node.name);
-        op = op.group(group);
-    }
-    if let Some(dilations) = per_image_axis(node, "dilations")? {
-        op = op.dilations(dilations);
-    }
-    if let Some(strides) = per_image_axis(node, "strides")? {
+    if let Some(strides) = per_image_axis(attr, "strides")? {
         op = op.strides(strides);
     }
-    if node.input.len() == 3 {
+    node.takes_inputs(3)?;
+    let (input, input_fact) = node.f32_input(model, 0)?;
+    let (kernel, kernel_fact) = node.f32_input(model, 1)?;
+    let image = image_shape("Conv", &input_fact)?
+        .as_concrete()
+        .context("Conv: image size")?;
+    let weights = kernel_fact
+        .shape
+        .as_concrete()
+        .context("Conv: kernel size")?;
+    let &[kernels, channels, kernel_h, kernel_w] = weights else {
+        bail!(
+            "Conv {}: the kernel must have rank 4, not {}",
+            attr.name,
+            weights.len()
+        );
+    };
+    ensure!(
+        kernel_shape
+            .as_ref()
+            .is_none_or(|shape| shape[..] == weights[2..]),
+        "Conv {}: kernel_shape {kernel_shape:?} does not match the kernel's {:?}",
+        attr.name,
+        &weights[2..]
+    );
+    ensure!(
+        channels * group == image[1] && kernels % group == 0,
+        "Conv {}: a kernel {weights:?} in {group} groups does not fit {} input channels",
+        attr.name,
+        image[1]
+    );
+    let extent = |axis: usize, size: usize| {
+        let dilation = dilations.as_ref().map_or(1, |d| d[axis]);
+        dilation * (size.max(1) - 1) + 1
+    };
+    let pads = match &padding {
+        PaddingSpec::Explicit(before, after) => Some((before.clone(), after.clone())),
+        PaddingSpec::Valid => Some((tvec![0; 2], tvec![0; 2])),
+        _ => None,
+    };
+    if let Some((before, after)) = pads {
+        for (axis, size) in [kernel_h, kernel_w].into_iter().enumerate() {
+            ensure!(
+                image[2 + axis] + before[axis] + after[axis] >= extent(axis, size),
+                "Conv {}: the kernel is larger than the padded image",
+                attr.name
+            );
+        }
+    }
+    let mut inputs = tvec![input, kernel];
+    if node.optional_input(2).is_some() {
+        let (bias, bias_fact) = node.f32_input(model, 2)?;
+        ensure!(
+            bias_fact.shape.as_concrete() == Some(&[kernels][..]),
+            "Conv {}: the bias must hold one value per kernel, {kernels}",
+            attr.name
+        );
         op = op.bias_input(2);
+        inputs.push(bias);
     }
     match padding {
         PaddingSpec::Explicit(before, after) if before.len() == 2 && after.len() == 2 => {
@@ -36,9 +91,9 @@ pub fn conv(_: &ParsingContext, node: &NodeProto) -> Built {
                 before: [before[0], before[1]],
                 after: [after[0], after[1]],
             };
-            Ok((expand(PaddedConv { conv: op, pad }), vec![]))
+            PaddedConv { conv: op, pad }.wire(&node.name, model, &inputs)
         }
-        _ => Ok((expand(op), vec![])),
+        _ => op.wire(&node.name, model, &inputs),
     }
 }
 
@@ -51,20 +106,8 @@ struct PaddedConv {
     pad: ZeroPad2d,
 }
 
-impl Expansion for PaddedConv {
-    fn name(&self) -> StaticName {
-        "Conv".into()
-    }
-
-    fn rules<'r, 'p: 'r, 's: 'r>(
-        &'s self,
-        s: &mut Solver<'r>,
-        inputs: &'p [TensorProxy],
-        outputs: &'p [TensorProxy],
-    ) -> InferenceResult {
-        self.conv.rules(s, inputs, outputs)
-    }
-
+impl PaddedConv {
+    /// The padding, then the convolution, into `model`.
     fn wire(
         &self,
         name: &str,
@@ -79,9 +122,7 @@ impl Expansion for PaddedConv {
         let unpadded = self.conv.clone().padding(PaddingSpec::Valid);
         unpadded.wire(name, model, &inputs)
     }
-}
 
-impl PaddedConv {
     /// [`DirectConv`] for this node, when its weights and bias are constants, it has one output
     /// channel, and it has no stride, dilation or groups.
     fn direct(&self, model: &TypedModel, inputs: &[OutletId]) -> TractResult<Option<DirectConv>> {
@@ -104,11 +145,6 @@ impl PaddedConv {
             },
             None => None,
         };
-        let fits = self
-            .conv
-            .kernel_shape
-            .as_ref()
-            .is_none_or(|shape| kernel.shape()[2..] == shape[..]);
-        Ok(DirectConv::for_weights(&kernel, bias.as_ref()).filter(|_| fits))
+        Ok(DirectConv::for_weights(&kernel, bias.as_ref()))
     }
 }

@@ -1,72 +1,45 @@
 //! DequantizeLinear on weights: the trainer's int8 files store each weight matrix as int8 values,
-//! per-channel scales and zero points, widened by a DequantizeLinear node. Handed to tract as is,
-//! that node is evaluated several times while the model is analysed and optimized, with 1 M-value
+//! per-channel scales and zero points, widened by a DequantizeLinear node. Handed to tract as an
+//! operator, that node is evaluated several times while the model is optimized, with 1 M-value
 //! tensors compared along the way: in a cold page (wasm code not yet optimized by the browser)
-//! that was the largest part of loading the dense model. Widening the weights here, once, in one
-//! pass, gives tract the same f32 weights it would have computed.
+//! that was the largest part of loading the dense model. Here the weights are widened once, in
+//! one pass, to the f32 constant tract would have computed.
 
-use tract_onnx::Onnx;
-use tract_onnx::pb::tensor_proto::DataType;
-use tract_onnx::pb::{ModelProto, NodeProto, TensorProto};
-use tract_onnx::tensor::load_tensor;
 use tract_onnx::tract_hir::internal::*;
+use tract_onnx::tract_hir::tract_ndarray::{ArrayD, IxDyn};
 
-/// Replaces every DequantizeLinear node by the f32 initializer it computes, and drops the
-/// initializers only those nodes read. Errors if such a node reads anything but initializers.
-pub fn fold_into_weights(onnx: &Onnx, model: &mut ModelProto) -> TractResult<()> {
-    let Some(graph) = model.graph.as_mut() else {
-        return Ok(());
+use super::Node;
+
+/// The node's stored int8 (or other integer) weights, widened to an f32 constant. Errors unless
+/// its inputs are all stored in the file.
+pub fn dequantize_linear(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletId>> {
+    let attr = node.proto;
+    node.takes_inputs(3)?;
+    let weight = |index: usize| -> TractResult<Option<Arc<Tensor>>> {
+        let Some(outlet) = node.optional_input(index) else {
+            return Ok(None);
+        };
+        let stored = model.outlet_fact(outlet)?.konst.clone().with_context(|| {
+            format!(
+                "DequantizeLinear {}: its input {} is not a weight stored in the file, \
+                 and the page dequantizes only stored weights",
+                attr.name, attr.input[index]
+            )
+        })?;
+        Ok(Some(stored))
     };
-    let (dequantize, mut nodes): (Vec<NodeProto>, Vec<NodeProto>) = std::mem::take(&mut graph.node)
-        .into_iter()
-        .partition(|node| node.op_type == "DequantizeLinear");
-    let mut widened = Vec::with_capacity(dequantize.len());
-    for node in &dequantize {
-        let weight =
-            |input: usize| -> TractResult<Option<Tensor>> {
-                let Some(name) = node.input.get(input).filter(|name| !name.is_empty()) else {
-                    return Ok(None);
-                };
-                let proto = graph.initializer.iter().find(|t| &t.name == name).with_context(|| {
-                format!(
-                    "DequantizeLinear {}: its input {name} is not a weight stored in the file, \
-                     and the page dequantizes only stored weights",
-                    node.name
-                )
-            })?;
-                Ok(Some(load_tensor(&*onnx.provider, proto, None)?))
-            };
-        let values = weight(0)?.context("DequantizeLinear without an input")?;
-        let scale = weight(1)?.context("DequantizeLinear without a scale")?;
-        let block_size = node.get_attr_opt::<i64>("block_size")?.unwrap_or(0);
-        ensure!(
-            block_size == 0,
-            "DequantizeLinear: blocked quantization is not supported"
-        );
-        let axis = node.get_attr_opt::<i64>("axis")?.unwrap_or(1);
-        let floats = dequantized(&values, &scale, weight(2)?.as_ref(), axis)
-            .with_context(|| format!("DequantizeLinear {}", node.name))?;
-        widened.push(TensorProto {
-            name: node
-                .output
-                .first()
-                .context("DequantizeLinear without an output")?
-                .clone(),
-            dims: values.shape().iter().map(|&d| d as i64).collect(),
-            data_type: DataType::Float as i32,
-            // As values, not bytes: tract then copies them once instead of decoding bytes.
-            float_data: floats,
-            ..TensorProto::default()
-        });
-    }
-    let still_read = |name: &String| {
-        nodes.iter().any(|node| node.input.contains(name))
-            || graph.output.iter().any(|output| &output.name == name)
-    };
-    graph.initializer.retain(|t| still_read(&t.name));
-    graph.initializer.extend(widened);
-    graph.node = std::mem::take(&mut nodes);
-    Ok(())
+    let values = weight(0)?.context("DequantizeLinear without an input")?;
+    let scale = weight(1)?.context("DequantizeLinear without a scale")?;
+    let block_size = attr.get_attr_opt::<i64>("block_size")?.unwrap_or(0);
+    ensure!(
+        block_size == 0,
+        "DequantizeLinear: blocked quantization is not supported"
+    );
+    let axis = attr.get_attr_opt::<i64>("axis")?.unwrap_or(1);
+    let floats = dequantized(&values, &scale, weight(2)?.as_deref(), axis)
+        .with_context(|| format!("DequantizeLinear {}", attr.name))?;
+    let tensor = ArrayD::from_shape_vec(IxDyn(values.shape()), floats)?.into_tensor();
+    Ok(tvec!(model.add_const(&node.name, tensor)?))
 }
 
 /// (values − zero point) · scale, with a scale and zero point per tensor or per index along
@@ -77,19 +50,13 @@ fn dequantized(
     zero_point: Option<&Tensor>,
     axis: i64,
 ) -> TractResult<Vec<f32>> {
-    let as_floats = |tensor: &Tensor| -> TractResult<Vec<f32>> {
-        Ok(tensor
-            .cast_to::<f32>()?
-            .try_as_plain_ram()?
-            .as_slice::<f32>()?
-            .to_vec())
-    };
     let scale = as_floats(scale)?;
     let zero_point = zero_point
         .map(as_floats)
         .transpose()?
         .unwrap_or_else(|| vec![0.0]);
     let channels = scale.len();
+    ensure!(channels > 0, "no scale");
     ensure!(
         zero_point.len() == 1 || zero_point.len() == channels,
         "{} zero points for {channels} scales",
@@ -97,7 +64,7 @@ fn dequantized(
     );
     // Element i is in channel (i / inner) % channels, row-major; per tensor, all are in channel 0.
     let inner: usize = if channels == 1 {
-        1
+        values.len()
     } else {
         let shape = values.shape();
         let axis = if axis < 0 {
@@ -118,17 +85,52 @@ fn dequantized(
         );
         shape[axis + 1..].iter().product()
     };
-    let values = values.cast_to::<f32>()?;
-    let values = values.try_as_plain_ram()?;
-    Ok(values
-        .as_slice::<f32>()?
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            let channel = (i / inner) % channels;
-            (v - zero_point[channel % zero_point.len()]) * scale[channel]
-        })
-        .collect())
+    widened(values, inner, &scale, &zero_point)
+}
+
+/// (value − zero point) · scale for each value of `tensor`, in blocks of `inner` values that
+/// share a channel (so there is no division per value), cycling through the channels.
+fn widened(
+    tensor: &Tensor,
+    inner: usize,
+    scale: &[f32],
+    zero_point: &[f32],
+) -> TractResult<Vec<f32>> {
+    let plain = tensor.try_as_plain_ram()?;
+    Ok(match tensor.datum_type() {
+        // tract's general cast handles every pair of types in one large function: on the dense
+        // model's 0.9 M weights it ran long enough for the browser to spend 58 ms optimizing
+        // it, on a cold page. The types the trainer stores are widened here instead.
+        DatumType::I8 => widened_slice(plain.as_slice::<i8>()?, inner, scale, zero_point),
+        DatumType::U8 => widened_slice(plain.as_slice::<u8>()?, inner, scale, zero_point),
+        DatumType::F32 => widened_slice(plain.as_slice::<f32>()?, inner, scale, zero_point),
+        _ => {
+            let floats = tensor.cast_to::<f32>()?;
+            let floats = floats.try_as_plain_ram()?;
+            widened_slice(floats.as_slice::<f32>()?, inner, scale, zero_point)
+        }
+    })
+}
+
+/// [`widened`] for values of one type.
+fn widened_slice<T: Copy + Into<f32>>(
+    values: &[T],
+    inner: usize,
+    scale: &[f32],
+    zero_point: &[f32],
+) -> Vec<f32> {
+    let mut floats = Vec::with_capacity(values.len());
+    for (block, values) in values.chunks(inner.max(1)).enumerate() {
+        let channel = block % scale.len();
+        let (zero, scale) = (zero_point[channel % zero_point.len()], scale[channel]);
+        floats.extend(values.iter().map(|&v| (v.into() - zero) * scale));
+    }
+    floats
+}
+
+/// The values of `tensor` as f32.
+fn as_floats(tensor: &Tensor) -> TractResult<Vec<f32>> {
+    widened(tensor, tensor.len(), &[1.0], &[0.0])
 }
 
 #[cfg(test)]

@@ -1,26 +1,55 @@
-//! Gemm: alpha·A·B + beta·C, with optional transposes, as tract-onnx expands it.
+//! Gemm: alpha·A·B + beta·C, with optional transposes, wired as tract-onnx wires it.
 
-use tract_onnx::model::ParsingContext;
-use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::math::{add, mul};
 use tract_onnx::tract_hir::tract_core::ops::change_axes::AxisOp;
 use tract_onnx::tract_hir::tract_core::ops::einsum::EinSum;
 
-use super::Built;
+use super::Node;
 
-/// Gemm with the node's alpha, beta, transA and transB.
-pub fn gemm(_: &ParsingContext, node: &NodeProto) -> Built {
+/// Gemm with the node's alpha, beta, transA and transB, on f32 matrices A and B and an optional
+/// bias C.
+pub fn gemm(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletId>> {
+    let attr = &node.proto;
     let op = Gemm {
-        alpha: node.get_attr_opt("alpha")?.unwrap_or(1.0),
-        beta: node.get_attr_opt("beta")?.unwrap_or(1.0),
-        trans_a: node.get_attr_opt("transA")?.unwrap_or(false),
-        trans_b: node.get_attr_opt("transB")?.unwrap_or(false),
+        alpha: attr.get_attr_opt("alpha")?.unwrap_or(1.0),
+        beta: attr.get_attr_opt("beta")?.unwrap_or(1.0),
+        trans_a: attr.get_attr_opt("transA")?.unwrap_or(false),
+        trans_b: attr.get_attr_opt("transB")?.unwrap_or(false),
     };
-    Ok((expand(op), vec![]))
+    node.takes_inputs(3)?;
+    let ((a, a_fact), (b, b_fact)) = (node.f32_input(model, 0)?, node.f32_input(model, 1)?);
+    ensure!(
+        a_fact.rank() == 2 && b_fact.rank() == 2,
+        "Gemm {}: A and B must be matrices, not of ranks {} and {}",
+        attr.name,
+        a_fact.rank(),
+        b_fact.rank()
+    );
+    let inner = |fact: &TypedFact, transposed: bool| fact.shape[usize::from(!transposed)].clone();
+    let (a_inner, b_inner) = (inner(&a_fact, op.trans_a), inner(&b_fact, !op.trans_b));
+    ensure!(
+        a_inner == b_inner,
+        "Gemm {}: A has {a_inner} columns where B has {b_inner} rows",
+        attr.name
+    );
+    let c = match node.optional_input(2) {
+        Some(_) => {
+            let (c, c_fact) = node.f32_input(model, 2)?;
+            ensure!(
+                c_fact.rank() <= 2,
+                "Gemm {}: C has rank {}",
+                attr.name,
+                c_fact.rank()
+            );
+            Some(c)
+        }
+        None => None,
+    };
+    op.wire(&node.name, model, a, b, c)
 }
 
-/// The ONNX Gemm node, expanded at typing into an EinSum, and scalings and a sum when needed.
+/// The ONNX Gemm node, wired as an EinSum, and scalings and a sum when needed.
 #[derive(Debug, Clone)]
 struct Gemm {
     alpha: f32,
@@ -29,55 +58,26 @@ struct Gemm {
     trans_b: bool,
 }
 
-impl Expansion for Gemm {
-    fn name(&self) -> StaticName {
-        "Gemm".into()
-    }
-
-    fn rules<'r, 'p: 'r, 's: 'r>(
-        &'s self,
-        s: &mut Solver<'r>,
-        inputs: &'p [TensorProxy],
-        outputs: &'p [TensorProxy],
-    ) -> InferenceResult {
-        ensure!(
-            inputs.len() == 2 || inputs.len() == 3,
-            "Gemm takes 2 or 3 inputs, this node has {}",
-            inputs.len()
-        );
-        check_output_arity(outputs, 1)?;
-        for input in inputs {
-            s.equals(&input.datum_type, &outputs[0].datum_type)?;
-        }
-        s.equals(&inputs[0].rank, 2)?;
-        s.equals(&inputs[1].rank, 2)?;
-        s.equals(&outputs[0].rank, 2)?;
-        let (a_cols, a_rows) = if self.trans_a { (0, 1) } else { (1, 0) };
-        let (b_cols, b_rows) = if self.trans_b { (0, 1) } else { (1, 0) };
-        s.equals(&inputs[0].shape[a_rows], &outputs[0].shape[0])?;
-        s.equals(&inputs[0].shape[a_cols], &inputs[1].shape[b_rows])?;
-        s.equals(&inputs[1].shape[b_cols], &outputs[0].shape[1])?;
-        Ok(())
-    }
-
+impl Gemm {
+    /// alpha·A·B + beta·C into `model`, for inputs already checked by [`gemm`].
     fn wire(
         &self,
         name: &str,
         model: &mut TypedModel,
-        inputs: &[OutletId],
+        a: OutletId,
+        b: OutletId,
+        c: Option<OutletId>,
     ) -> TractResult<TVec<OutletId>> {
         let axes = AxesMapping::for_numpy_matmul(2, self.trans_a, self.trans_b, false)?;
-        let datum_type = model.outlet_fact(inputs[0])?.datum_type;
         let mut wire = model.wire_node(
             format!("{name}.ab"),
-            EinSum::new(axes, datum_type),
-            &inputs[..2],
+            EinSum::new(axes, f32::datum_type()),
+            &[a, b],
         )?[0];
         if self.alpha != 1.0 {
             wire = scaled(model, &format!("{name}.alpha_ab"), self.alpha, wire)?;
         }
-        if let Some(&c) = inputs.get(2).filter(|_| self.beta != 0.0) {
-            let mut c = c;
+        if let Some(mut c) = c.filter(|_| self.beta != 0.0) {
             // A bias of rank 1 or 0 broadcasts over the rows, as ONNX says.
             while model.outlet_fact(c)?.rank() < 2 {
                 let rank = model.outlet_fact(c)?.rank();

@@ -1,24 +1,40 @@
 //! MaxPool over NCHW, without the optional indices output. The common 2×2, stride 2 pool (the
 //! conv denoiser's) runs as [`MaxPool2x2`]; any other goes to tract's own pooling.
 
-use tract_onnx::model::ParsingContext;
-use tract_onnx::pb::NodeProto;
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::cnn::{HirMaxPool, PaddingSpec, PoolSpec};
 use tract_onnx::tract_hir::ops::nn::DataFormat;
 
-use super::{Built, image_shape, image_to_image, padding, per_image_axis};
+use super::{Node, image_shape, image_to_image, padding, per_image_axis};
 
-/// MaxPool with the node's kernel, padding, dilations and strides.
-pub fn max_pool(_: &ParsingContext, node: &NodeProto) -> Built {
+/// MaxPool with the node's kernel, padding, dilations and strides, on f32 images.
+pub fn max_pool(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletId>> {
+    let attr = node.proto;
     ensure!(
-        node.output.len() == 1,
+        attr.output.len() <= 1,
         "MaxPool: the indices output is not supported"
     );
-    let kernel = per_image_axis(node, "kernel_shape")?.context("MaxPool without kernel_shape")?;
-    let padding = padding(node, true)?;
-    let dilations = per_image_axis(node, "dilations")?;
-    let strides = per_image_axis(node, "strides")?;
+    let kernel = per_image_axis(attr, "kernel_shape")?.context("MaxPool without kernel_shape")?;
+    let padding = padding(attr, true)?;
+    let dilations = per_image_axis(attr, "dilations")?;
+    let strides = per_image_axis(attr, "strides")?;
+    node.takes_inputs(1)?;
+    let (input, fact) = node.f32_input(model, 0)?;
+    let image = image_shape("MaxPool", &fact)?
+        .as_concrete()
+        .context("MaxPool: image size")?;
+    let (before, after) = match &padding {
+        PaddingSpec::ExplicitOnnxPool(before, after, _) => (before.clone(), after.clone()),
+        _ => (tvec![0; 2], tvec![0; 2]),
+    };
+    for axis in 0..2 {
+        let dilation = dilations.as_ref().map_or(1, |d| d[axis]);
+        ensure!(
+            image[2 + axis] + before[axis] + after[axis] > dilation * (kernel[axis].max(1) - 1),
+            "MaxPool {}: the kernel is larger than the padded image",
+            attr.name
+        );
+    }
     let unpadded = match &padding {
         PaddingSpec::Valid => true,
         PaddingSpec::ExplicitOnnxPool(before, after, ceil) => {
@@ -28,10 +44,10 @@ pub fn max_pool(_: &ParsingContext, node: &NodeProto) -> Built {
     };
     let undilated = dilations.as_ref().is_none_or(|d| d.iter().all(|&d| d == 1));
     if kernel[..] == [2, 2] && strides.as_deref() == Some(&[2, 2]) && unpadded && undilated {
-        return Ok((expand(MaxPool2x2), vec![]));
+        return model.wire_node(&node.name, MaxPool2x2, &[input]);
     }
     let pool = PoolSpec::new(DataFormat::NCHW, kernel, padding, dilations, strides, 0, 0);
-    Ok((expand(HirMaxPool::new(pool, None)), vec![]))
+    HirMaxPool::new(pool, None).wire(&node.name, model, &[input])
 }
 
 /// 2×2 max pooling with stride 2 over f32 NCHW images: each output pixel is the largest of a
@@ -40,44 +56,6 @@ pub fn max_pool(_: &ParsingContext, node: &NodeProto) -> Built {
 /// time in the browser; here each output row reads two contiguous input rows.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 struct MaxPool2x2;
-
-impl Expansion for MaxPool2x2 {
-    fn name(&self) -> StaticName {
-        "MaxPool2x2".into()
-    }
-
-    fn rules<'r, 'p: 'r, 's: 'r>(
-        &'s self,
-        s: &mut Solver<'r>,
-        inputs: &'p [TensorProxy],
-        outputs: &'p [TensorProxy],
-    ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&inputs[0].datum_type, f32::datum_type())?;
-        s.equals(&outputs[0].datum_type, f32::datum_type())?;
-        s.equals(&inputs[0].rank, 4)?;
-        s.equals(&outputs[0].rank, 4)?;
-        for axis in 0..2 {
-            s.equals(&inputs[0].shape[axis], &outputs[0].shape[axis])?;
-        }
-        for axis in 2..4 {
-            s.given(&inputs[0].shape[axis], move |s, side| {
-                s.equals(&outputs[0].shape[axis], side / 2)
-            })?;
-        }
-        Ok(())
-    }
-
-    fn wire(
-        &self,
-        name: &str,
-        model: &mut TypedModel,
-        inputs: &[OutletId],
-    ) -> TractResult<TVec<OutletId>> {
-        model.wire_node(name, self.clone(), inputs)
-    }
-}
 
 impl Op for MaxPool2x2 {
     fn name(&self) -> StaticName {

@@ -1,10 +1,11 @@
-//! The ONNX operators the page runs: the ones the trainer exports, each in its own file and built
-//! as tract-onnx builds it.
+//! The ONNX operators the page runs: the ones the trainer exports, each in its own file, wired
+//! into tract's typed graph by [`graph`] the way tract-onnx wires them.
 //!
-//! The page registers only these instead of tract-onnx's full set (`tract_onnx::onnx()`): every
-//! builder in that set keeps its operator's code in the wasm whether a model uses it or not. With
-//! the vendored tract-nnef (vendor/README.md) this takes the browser build from 2.08 to 1.18 MB
-//! of gzip. A model that uses anything else is refused with the list below.
+//! The page wires only these instead of loading through tract-onnx's full set
+//! (`tract_onnx::onnx()`): every builder in that set keeps its operator's code in the wasm
+//! whether a model uses it or not. With the vendored tract-nnef (vendor/README.md) this took the
+//! browser build from 2.08 to 1.18 MB of gzip. A model that uses anything else is refused with
+//! the list below.
 //!
 //! Where tract's general operators cost more than the work in the browser, the common case runs
 //! as the page's own op instead: Elu in one pass, `max_pool`'s 2×2 stride-2 pool, `pad`'s
@@ -13,15 +14,14 @@
 
 mod activation;
 mod conv;
-pub mod dequantize_linear;
+mod dequantize_linear;
 mod direct_conv;
 mod gemm;
+pub mod graph;
 mod max_pool;
 mod pad;
 mod resize;
 
-use tract_onnx::Onnx;
-use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::tensor_shape_proto::dimension;
 use tract_onnx::pb::type_proto::Value;
@@ -29,17 +29,69 @@ use tract_onnx::pb::{ModelProto, NodeProto};
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::cnn::PaddingSpec;
 
-/// What an operator builder returns: the operator, and the names of outer values it reads (none
-/// here: no operator on the list has a subgraph).
-type Built = TractResult<(Box<dyn InferenceOp>, Vec<String>)>;
+/// One ONNX node as its operator wires it into tract's typed graph.
+pub struct Node<'a> {
+    /// The node as the file stores it: its attributes, and its name for messages.
+    proto: &'a NodeProto,
+    /// A name for its tract nodes: the file's, made unique.
+    name: String,
+    /// The outlets its inputs come from, `None` for an optional input left out.
+    inputs: TVec<Option<OutletId>>,
+    /// The model's ONNX operator set.
+    opset: i64,
+}
 
-/// Turns one ONNX node into a tract operator.
-type Builder = fn(&ParsingContext, &NodeProto) -> Built;
+impl Node<'_> {
+    /// The outlet of input `index`, which the operator needs.
+    fn input(&self, index: usize) -> TractResult<OutletId> {
+        self.inputs.get(index).copied().flatten().with_context(|| {
+            format!(
+                "{} {}: input {index} is missing",
+                self.proto.op_type, self.proto.name
+            )
+        })
+    }
 
-/// Every operator the page runs, by its ONNX name. DequantizeLinear on weights is run too, but
-/// before tract sees the graph: see [`dequantize_linear`].
-const OPERATORS: [(&str, Builder); 7] = [
+    /// The outlet of optional input `index`, if the node has it.
+    fn optional_input(&self, index: usize) -> Option<OutletId> {
+        self.inputs.get(index).copied().flatten()
+    }
+
+    /// The outlet of input `index`, which the operator needs, and its fact, which must be f32.
+    fn f32_input(&self, model: &TypedModel, index: usize) -> TractResult<(OutletId, TypedFact)> {
+        let input = self.input(index)?;
+        let fact = model.outlet_fact(input)?.clone();
+        ensure!(
+            fact.datum_type == f32::datum_type(),
+            "{} {}: takes f32 values, not {:?}",
+            self.proto.op_type,
+            self.proto.name,
+            fact.datum_type
+        );
+        Ok((input, fact))
+    }
+
+    /// Errors unless the node has at most `count` inputs.
+    fn takes_inputs(&self, count: usize) -> TractResult<()> {
+        ensure!(
+            self.inputs.len() <= count,
+            "{} {}: takes at most {count} inputs, not {}",
+            self.proto.op_type,
+            self.proto.name,
+            self.inputs.len()
+        );
+        Ok(())
+    }
+}
+
+/// Wires one node into the typed graph and returns the outlets of its outputs. Each operator
+/// checks the shapes and attributes tract would otherwise panic on.
+type Wire = fn(&Node, &mut TypedModel) -> TractResult<TVec<OutletId>>;
+
+/// Every operator the page runs, by its ONNX name.
+const OPERATORS: [(&str, Wire); 8] = [
     ("Conv", conv::conv),
+    ("DequantizeLinear", dequantize_linear::dequantize_linear),
     ("Elu", activation::elu),
     ("Gemm", gemm::gemm),
     ("MaxPool", max_pool::max_pool),
@@ -47,18 +99,6 @@ const OPERATORS: [(&str, Builder); 7] = [
     ("Resize", resize::resize),
     ("Sigmoid", activation::sigmoid),
 ];
-
-/// tract-onnx's loader with only the operators of this module registered.
-pub fn onnx() -> Onnx {
-    let mut register = OnnxOpRegister::default();
-    for (name, builder) in OPERATORS {
-        register.insert(name, builder);
-    }
-    Onnx {
-        op_register: register,
-        ..Onnx::default()
-    }
-}
 
 /// The operators a model uses that the page does not run, each named once, in order of first use.
 pub fn unsupported(model: &ModelProto) -> Vec<String> {
@@ -125,8 +165,10 @@ pub fn check_graph(model: &ModelProto) -> TractResult<()> {
 
 /// Names of the operators the page runs, for messages.
 pub fn supported() -> impl Iterator<Item = &'static str> {
-    let dequantize = std::iter::once("DequantizeLinear (on weights)");
-    OPERATORS.iter().map(|(name, _)| *name).chain(dequantize)
+    OPERATORS.iter().map(|(name, _)| match *name {
+        "DequantizeLinear" => "DequantizeLinear (on weights)",
+        name => name,
+    })
 }
 
 /// An optional attribute of a Conv or MaxPool node with one value per image axis (two per axis for
