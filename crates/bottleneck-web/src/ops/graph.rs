@@ -2,9 +2,10 @@
 //!
 //! tract-onnx would first build an inference graph and solve its shape rules, then translate it
 //! to a typed graph and bind the batch size. Every shape here is known from the declared input,
-//! so that work, and the code it runs, is skipped: in a cold page each function tract runs for
-//! the first time is compiled then, and those steps were about half of the functions compiled
-//! while loading the dense model.
+//! so that work, and the code it runs, is skipped. On a cold page, where the browser compiles
+//! each wasm function the first time it runs, loading the dense model compiled 1,334 functions
+//! instead of 1,771 (Chromium trace), and took 68–87 ms instead of 149–181 together with the
+//! widening in `dequantize_linear`.
 
 use std::collections::{HashMap, HashSet};
 
