@@ -253,18 +253,20 @@ function send(message, transfer = []) {
 // When the current worker was started.
 let workerStarted = 0;
 
-// Starts a model worker; the first time, takes over the one index.html started.
+// Starts a model worker; the first time, takes over the one index.html started, which it sends
+// the downloads to itself.
 function startWorker() {
   const started = startup.worker;
   startup.worker = null;
   workerStarted = started ? startup.workerStarted : performance.now();
   worker = started ?? new Worker('worker.js', { type: 'module' });
   busy = false;
-  worker.onmessage = ({ data }) => {
+  const handle = (data) => {
     // `conv` is news the worker sends unasked, not an answer.
     if (data.type !== 'conv') clearTimeout(watchdog);
     replies[data.type](data);
   };
+  worker.onmessage = ({ data }) => handle(data);
   // A worker that fails to start or crashes is replaced, so the page never hangs.
   worker.onerror = (event) => {
     event.preventDefault();
@@ -274,8 +276,9 @@ function startWorker() {
     restartWorker();
     return;
   }
+  if (started) startup.replies.splice(0).forEach(handle);
   startup.downloads.then(
-    (data) => worker.postMessage({ type: 'load', ...data }),
+    (data) => { if (!started) worker.postMessage({ type: 'load', ...data }); },
     (error) => { statusLine.textContent = `The models could not be downloaded: ${error.message}. Reload the page to try again.`; },
   );
 }
