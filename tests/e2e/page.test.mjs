@@ -203,6 +203,29 @@ test('a worker that dies is restarted and the page says so', async () => {
   await pickExample('Digit 7');
 });
 
+test('a worker that fails before the page script runs is restarted', async () => {
+  // index.html starts the worker before app.js runs: here its first start fails at once, and
+  // app.js, held back until then, must notice and start another.
+  const fresh = await browser.newPage();
+  fresh.on('pageerror', (error) => consoleErrors.push(error.message));
+  let workerStarts = 0;
+  await fresh.route('**/worker.js', (route) => {
+    workerStarts += 1;
+    return workerStarts === 1
+      ? route.fulfill({ contentType: 'text/javascript', body: 'throw new Error("failed start");' })
+      : route.continue();
+  });
+  await fresh.route('**/app.js', async (route) => {
+    await new Promise((resolve) => { setTimeout(resolve, 1000); });
+    await route.continue();
+  });
+  await fresh.goto(pageUrl);
+  await fresh.locator('#timing').filter({ hasText: 'Inference' }).waitFor({ timeout: 20_000 });
+  assert.equal(workerStarts, 2);
+  assert.match(await fresh.locator('#status').textContent(), /restarted/);
+  await fresh.close();
+});
+
 test('embed mode shows the demo without the page around it', async () => {
   const embedded = await browser.newPage({ viewport: { width: 400, height: 800 } });
   embedded.on('pageerror', (error) => consoleErrors.push(error.message));
