@@ -30,7 +30,7 @@ let coldStartMs;
 before(async () => {
   assert.ok(existsSync(`${dist}/index.html`), 'dist/ is missing: run `trunk build --release` first');
   mkdirSync(artifacts, { recursive: true });
-  ({ server, url: pageUrl } = await startStaticServer({ root: dist, prefix: '/some/sub/path/' }));
+  ({ server, url: pageUrl } = await startStaticServer({ root: dist, prefix: '/some/sub/path/', compress: true }));
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
   const origin = new URL(pageUrl).origin;
