@@ -5,7 +5,7 @@ use tract_onnx::tract_hir::ops::cnn::{Conv, PaddingSpec};
 
 use super::direct_conv::DirectConv;
 use super::pad::ZeroPad2d;
-use super::{Node, image_shape, padding, per_image_axis};
+use super::{Node, check_kernel_fits, image_shape, padding, per_image_axis};
 
 /// Conv with the node's padding, kernel shape, groups, dilations and strides, on f32 images with
 /// f32 weights and an optional bias. A 2-D image with explicit padding is padded by
@@ -56,24 +56,13 @@ pub fn conv(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletId>> 
         attr.name,
         image[1]
     );
-    let extent = |axis: usize, size: usize| {
-        let dilation = dilations.as_ref().map_or(1, |d| d[axis]);
-        dilation * (size.max(1) - 1) + 1
-    };
-    let pads = match &padding {
-        PaddingSpec::Explicit(before, after) => Some((before.clone(), after.clone())),
-        PaddingSpec::Valid => Some((tvec![0; 2], tvec![0; 2])),
-        _ => None,
-    };
-    if let Some((before, after)) = pads {
-        for (axis, size) in [kernel_h, kernel_w].into_iter().enumerate() {
-            ensure!(
-                image[2 + axis] + before[axis] + after[axis] >= extent(axis, size),
-                "Conv {}: the kernel is larger than the padded image",
-                attr.name
-            );
-        }
-    }
+    check_kernel_fits(
+        node,
+        image,
+        [kernel_h, kernel_w],
+        dilations.as_ref(),
+        &padding,
+    )?;
     let mut inputs = tvec![input, kernel];
     if node.optional_input(2).is_some() {
         let (bias, bias_fact) = node.f32_input(model, 2)?;

@@ -5,7 +5,7 @@ use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::cnn::{HirMaxPool, PaddingSpec, PoolSpec};
 use tract_onnx::tract_hir::ops::nn::DataFormat;
 
-use super::{Node, image_shape, image_to_image, padding, per_image_axis};
+use super::{Node, check_kernel_fits, image_shape, image_to_image, padding, per_image_axis};
 
 /// MaxPool with the node's kernel, padding, dilations and strides, on f32 images.
 pub fn max_pool(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletId>> {
@@ -23,18 +23,13 @@ pub fn max_pool(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletI
     let image = image_shape("MaxPool", &fact)?
         .as_concrete()
         .context("MaxPool: image size")?;
-    let (before, after) = match &padding {
-        PaddingSpec::ExplicitOnnxPool(before, after, _) => (before.clone(), after.clone()),
-        _ => (tvec![0; 2], tvec![0; 2]),
-    };
-    for axis in 0..2 {
-        let dilation = dilations.as_ref().map_or(1, |d| d[axis]);
-        ensure!(
-            image[2 + axis] + before[axis] + after[axis] > dilation * (kernel[axis].max(1) - 1),
-            "MaxPool {}: the kernel is larger than the padded image",
-            attr.name
-        );
-    }
+    check_kernel_fits(
+        node,
+        image,
+        [kernel[0], kernel[1]],
+        dilations.as_ref(),
+        &padding,
+    )?;
     let unpadded = match &padding {
         PaddingSpec::Valid => true,
         PaddingSpec::ExplicitOnnxPool(before, after, ceil) => {

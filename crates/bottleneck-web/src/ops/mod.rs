@@ -226,6 +226,35 @@ fn padding(node: &NodeProto, pooling: bool) -> TractResult<PaddingSpec> {
     })
 }
 
+/// Errors unless a 2-D kernel, dilated, fits in `image` (NCHW) once padded: tract would compute a
+/// negative output size and panic. Padding chosen by the op (`SAME_*`) always fits.
+fn check_kernel_fits(
+    node: &Node,
+    image: &[usize],
+    kernel: [usize; 2],
+    dilations: Option<&TVec<usize>>,
+    padding: &PaddingSpec,
+) -> TractResult<()> {
+    let (before, after): (&[usize], &[usize]) = match padding {
+        PaddingSpec::Explicit(before, after) | PaddingSpec::ExplicitOnnxPool(before, after, _) => {
+            (before, after)
+        }
+        PaddingSpec::Valid => (&[0, 0], &[0, 0]),
+        _ => return Ok(()),
+    };
+    for axis in 0..2 {
+        let dilation = dilations.map_or(1, |d| d[axis]);
+        let extent = dilation * (kernel[axis].max(1) - 1) + 1;
+        ensure!(
+            image[2 + axis] + before[axis] + after[axis] >= extent,
+            "{} {}: the kernel is larger than the padded image",
+            node.proto.op_type,
+            node.proto.name
+        );
+    }
+    Ok(())
+}
+
 /// The page's own image ops ([`MaxPool2x2`](max_pool), [`ZeroPad2d`](pad),
 /// [`DirectConv`](direct_conv)) all map one f32 NCHW image input to f32 NCHW images: this checks
 /// the input, makes a zeroed output of the shape `shape` gives for the input's `[N, C, H, W]`, and
