@@ -3,10 +3,9 @@
 //! operator, that node is evaluated several times while the model is optimized, with 1 M-value
 //! tensors compared along the way: in a cold page (wasm code not yet optimized by the browser)
 //! that was the largest part of loading the dense model. Here the weights are widened once, in
-//! one pass, to the f32 constant tract would have computed.
+//! one pass, straight into the f32 constant tract would have computed.
 
 use tract_onnx::tract_hir::internal::*;
-use tract_onnx::tract_hir::tract_ndarray::{ArrayD, IxDyn};
 
 use super::Node;
 
@@ -36,9 +35,8 @@ pub fn dequantize_linear(node: &Node, model: &mut TypedModel) -> TractResult<TVe
         "DequantizeLinear: blocked quantization is not supported"
     );
     let axis = attr.get_attr_opt::<i64>("axis")?.unwrap_or(1);
-    let floats = dequantized(&values, &scale, weight(2)?.as_deref(), axis)
+    let tensor = dequantized(&values, &scale, weight(2)?.as_deref(), axis)
         .with_context(|| format!("DequantizeLinear {}", attr.name))?;
-    let tensor = ArrayD::from_shape_vec(IxDyn(values.shape()), floats)?.into_tensor();
     Ok(tvec!(model.add_const(&node.name, tensor)?))
 }
 
@@ -49,7 +47,7 @@ fn dequantized(
     scale: &Tensor,
     zero_point: Option<&Tensor>,
     axis: i64,
-) -> TractResult<Vec<f32>> {
+) -> TractResult<Tensor> {
     let scale = as_floats(scale)?;
     let zero_point = zero_point
         .map(as_floats)
@@ -85,65 +83,95 @@ fn dequantized(
         );
         shape[axis + 1..].iter().product()
     };
-    widened(values, inner, &scale, &zero_point)
+    // Written in place: collecting into a Vec and then into a tensor copied the dense model's
+    // 3.6 MB of weights once more, which cost 1-5 ms a matrix on a cold page.
+    let mut floats = Tensor::zero::<f32>(values.shape())?;
+    widen_into(
+        floats.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
+        values,
+        inner,
+        &scale,
+        &zero_point,
+    )?;
+    Ok(floats)
 }
 
-/// (value − zero point) · scale for each value of `tensor`, in blocks of `inner` values that
-/// share a channel (so there is no division per value), cycling through the channels.
-fn widened(
+/// Writes (value − zero point) · scale for each value of `tensor` into `out`, in blocks of
+/// `inner` values that share a channel (so there is no division per value), cycling through the
+/// channels.
+fn widen_into(
+    out: &mut [f32],
     tensor: &Tensor,
     inner: usize,
     scale: &[f32],
     zero_point: &[f32],
-) -> TractResult<Vec<f32>> {
+) -> TractResult<()> {
     let plain = tensor.try_as_plain_ram()?;
-    Ok(match tensor.datum_type() {
+    match tensor.datum_type() {
         // tract's general cast handles every pair of types in one large function: on the dense
         // model's 0.9 M weights it ran long enough for the browser to spend 58 ms optimizing
         // it, on a cold page. The types the trainer stores are widened here instead.
-        DatumType::I8 => widened_slice(plain.as_slice::<i8>()?, inner, scale, zero_point),
-        DatumType::U8 => widened_slice(plain.as_slice::<u8>()?, inner, scale, zero_point),
-        DatumType::F32 => widened_slice(plain.as_slice::<f32>()?, inner, scale, zero_point),
+        DatumType::I8 => widen_slice(out, plain.as_slice::<i8>()?, inner, scale, zero_point),
+        DatumType::U8 => widen_slice(out, plain.as_slice::<u8>()?, inner, scale, zero_point),
+        DatumType::F32 => widen_slice(out, plain.as_slice::<f32>()?, inner, scale, zero_point),
         _ => {
             let floats = tensor.cast_to::<f32>()?;
             let floats = floats.try_as_plain_ram()?;
-            widened_slice(floats.as_slice::<f32>()?, inner, scale, zero_point)
+            widen_slice(out, floats.as_slice::<f32>()?, inner, scale, zero_point)
         }
-    })
+    }
+    Ok(())
 }
 
-/// [`widened`] for values of one type.
-fn widened_slice<T: Copy + Into<f32>>(
+/// [`widen_into`] for values of one type; `out` is as long as `values`.
+fn widen_slice<T: Copy + Into<f32>>(
+    out: &mut [f32],
     values: &[T],
     inner: usize,
     scale: &[f32],
     zero_point: &[f32],
-) -> Vec<f32> {
-    let mut floats = Vec::with_capacity(values.len());
-    for (block, values) in values.chunks(inner.max(1)).enumerate() {
+) {
+    let inner = inner.max(1);
+    let blocks = out.chunks_mut(inner).zip(values.chunks(inner));
+    for (block, (out, values)) in blocks.enumerate() {
         let channel = block % scale.len();
         let (zero, scale) = (zero_point[channel % zero_point.len()], scale[channel]);
-        floats.extend(values.iter().map(|&v| (v.into() - zero) * scale));
+        for (out, &value) in out.iter_mut().zip(values) {
+            *out = (value.into() - zero) * scale;
+        }
     }
-    floats
 }
 
 /// The values of `tensor` as f32.
 fn as_floats(tensor: &Tensor) -> TractResult<Vec<f32>> {
-    widened(tensor, tensor.len(), &[1.0], &[0.0])
+    let mut floats = vec![0.0; tensor.len()];
+    widen_into(&mut floats, tensor, tensor.len(), &[1.0], &[0.0])?;
+    Ok(floats)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// [`dequantized`]'s values, in order.
+    fn dequantized_values(
+        values: &Tensor,
+        scale: &Tensor,
+        zero_point: Option<&Tensor>,
+        axis: i64,
+    ) -> TractResult<Vec<f32>> {
+        let tensor = dequantized(values, scale, zero_point, axis)?;
+        assert_eq!(tensor.shape(), values.shape());
+        Ok(tensor.try_as_plain_ram()?.as_slice::<f32>()?.to_vec())
+    }
+
     #[test]
     fn scales_and_zero_points_apply_per_tensor_or_per_channel() {
         let values = tensor2(&[[1i8, 2, 3], [-4, 5, -6]]);
-        let per_tensor = dequantized(&values, &tensor1(&[0.5f32]), None, 1).unwrap();
+        let per_tensor = dequantized_values(&values, &tensor1(&[0.5f32]), None, 1).unwrap();
         assert_eq!(per_tensor, [0.5, 1.0, 1.5, -2.0, 2.5, -3.0]);
         // Axis 0: one scale and zero point per row.
-        let rows = dequantized(
+        let rows = dequantized_values(
             &values,
             &tensor1(&[1.0f32, 2.0]),
             Some(&tensor1(&[1i8, -1])),
@@ -152,19 +180,20 @@ mod tests {
         .unwrap();
         assert_eq!(rows, [0.0, 1.0, 2.0, -6.0, 12.0, -10.0]);
         // Axis 1 (ONNX's default), here written as −1: one per column.
-        let columns = dequantized(&values, &tensor1(&[1.0f32, 10.0, 100.0]), None, -1).unwrap();
+        let columns =
+            dequantized_values(&values, &tensor1(&[1.0f32, 10.0, 100.0]), None, -1).unwrap();
         assert_eq!(columns, [1.0, 20.0, 300.0, -4.0, 50.0, -600.0]);
     }
 
     #[test]
     fn mismatched_scales_are_errors() {
         let values = tensor2(&[[1i8, 2, 3], [-4, 5, -6]]);
-        let error = dequantized(&values, &tensor1(&[1.0f32, 2.0]), None, 1).unwrap_err();
+        let error = dequantized_values(&values, &tensor1(&[1.0f32, 2.0]), None, 1).unwrap_err();
         assert!(
             error.to_string().contains("2 scales for an axis of 3"),
             "{error}"
         );
-        let error = dequantized(&values, &tensor1(&[1.0f32, 2.0]), None, 2).unwrap_err();
+        let error = dequantized_values(&values, &tensor1(&[1.0f32, 2.0]), None, 2).unwrap_err();
         assert!(error.to_string().contains("out of range"), "{error}");
     }
 }
