@@ -91,8 +91,10 @@ function requestInference() {
   busy = true;
   pending = false;
   const common = { type: 'infer', noise: noiseSpec(), seed: noiseSeed };
-  if (galleryImage) {
-    send({ ...common, image: galleryImage.slice() });
+  // A gallery example is a model input already, and so is an empty pad: it preprocesses to a
+  // blank image. That is the first request of every visit, which then skips reading the pad.
+  if (galleryImage || strokes.length === 0) {
+    send({ ...common, image: galleryImage?.slice() ?? new Float32Array(28 * 28) });
     return;
   }
   const pixels = padContext.getImageData(0, 0, pad.width, pad.height).data;
@@ -107,7 +109,8 @@ function paintOn(canvas, values) {
   const image = context.createImageData(canvas.width, canvas.height);
   values.forEach((v, i) => {
     const level = Math.round(Math.min(1, Math.max(0, v)) * 255);
-    image.data.set([level, level, level, 255], i * 4);
+    image.data.fill(level, i * 4, i * 4 + 3);
+    image.data[i * 4 + 3] = 255;
   });
   context.putImageData(image, 0, 0);
 }

@@ -1,7 +1,7 @@
 // The worker owns the wasm module and the models; the page posts drawings and gets images and
 // numbers back, so inference never blocks drawing. All model logic is in Rust (bottleneck-web).
-import init, {
-  AutoencoderModel, AnomalyScale, ModelKind, preprocess, addNoise,
+import {
+  initSync, AutoencoderModel, AnomalyScale, ModelKind, preprocess, addNoise,
 } from './bottleneck-web.js';
 
 let dense = null;
@@ -21,8 +21,10 @@ let convToLoad = false;
 // while this worker was starting (see app.js); here they are put together. The dense model
 // answers first: the denoiser is prepared after the first reconstruction (loading it before
 // delayed that by 50–100 ms on a cold page) and announced with a `conv` message.
-async function load({ module, available, denseBytes, card }) {
-  await init({ module_or_path: module });
+function load({ module, available, denseBytes, card }) {
+  // Synchronous, as workers may: the module is compiled already, and the async form would
+  // only wait for another task.
+  initSync({ module });
   dense = AutoencoderModel.load(new Uint8Array(denseBytes));
   scale = AnomalyScale.fromCardJson(card);
   const hasConv = available.includes('conv.onnx');
