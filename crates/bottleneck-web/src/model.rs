@@ -339,28 +339,41 @@ mod tests {
         }
     }
 
-    /// The denoiser must run the page's own pooling, padding and last-layer ops (src/ops/), not
-    /// fall back to tract's slower general ones.
-    #[test]
-    fn the_denoiser_runs_the_pages_own_ops() {
-        let model = AutoencoderModel::load(&exported_as(
-            TrainerKind::Conv,
-            Part::Full,
-            WeightFormat::Int8,
-        ))
-        .unwrap();
-        let ops: Vec<String> = model
+    /// The names of the ops in the plan of the trainer's `kind` model, int8 weights.
+    fn planned_ops(kind: TrainerKind) -> Vec<String> {
+        let model =
+            AutoencoderModel::load(&exported_as(kind, Part::Full, WeightFormat::Int8)).unwrap();
+        model
             .state
             .plan()
             .model()
             .nodes()
             .iter()
             .map(|node| node.op.name().to_string())
-            .collect();
+            .collect()
+    }
+
+    /// The denoiser must run the page's own pooling, padding and last-layer ops (src/ops/), not
+    /// fall back to tract's slower general ones.
+    #[test]
+    fn the_denoiser_runs_the_pages_own_ops() {
+        let ops = planned_ops(TrainerKind::Conv);
         let count = |name: &str| ops.iter().filter(|op| *op == name).count();
         assert_eq!(
             (count("MaxPool2x2"), count("ZeroPad2d"), count("DirectConv")),
             (2, 5, 1),
+            "{ops:?}"
+        );
+    }
+
+    /// Each of the dense model's six layers must run as the page's MatVec, not as tract's
+    /// matrix product, which loads slower on a cold page.
+    #[test]
+    fn the_dense_model_runs_the_pages_matvec() {
+        let ops = planned_ops(TrainerKind::Dense);
+        assert_eq!(
+            ops.iter().filter(|op| *op == "MatVec").count(),
+            6,
             "{ops:?}"
         );
     }

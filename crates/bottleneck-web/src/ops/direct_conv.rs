@@ -6,7 +6,7 @@
 
 use tract_onnx::tract_hir::internal::*;
 
-use super::{image_shape, image_to_image};
+use super::{Tap, add_taps, image_shape, image_to_image};
 
 /// Stride 1, no dilation, one group, input already padded: `[N, C, H, W]` to
 /// `[N, M, H − kh + 1, W − kw + 1]` with a `[M, C, kh, kw]` kernel.
@@ -29,58 +29,6 @@ impl DirectConv {
         })
     }
 }
-
-/// One weight of the kernel and the input values it multiplies, one per output.
-struct Tap<'a> {
-    values: &'a [f32],
-    weight: f32,
-}
-
-/// `out[i] = bias + Σ tap.weight × tap.values[i]`, the taps added in order.
-fn sum_taps(taps: &[Tap], bias: f32, out: &mut [f32]) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let done = sum_taps_simd128(taps, bias, out);
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    let done = 0;
-    for (i, sum) in out.iter_mut().enumerate().skip(done) {
-        *sum = taps
-            .iter()
-            .fold(bias, |sum, tap| sum + tap.weight * tap.values[i]);
-    }
-}
-
-/// [`sum_taps`] [`BLOCK`] outputs at a time with wasm SIMD, their sums held in registers across
-/// all the taps and stored once; returns how many outputs it wrote. Each lane adds the taps in
-/// the same order as the scalar loop, so both give the same values.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn sum_taps_simd128(taps: &[Tap], bias: f32, out: &mut [f32]) -> usize {
-    use std::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
-    let blocks = out.len() / BLOCK;
-    for block in 0..blocks {
-        let start = BLOCK * block;
-        let mut sums = [f32x4_splat(bias); BLOCK / 4];
-        for tap in taps {
-            let weight = f32x4_splat(tap.weight);
-            let values = &tap.values[start..][..BLOCK];
-            for (lane, sum) in sums.iter_mut().enumerate() {
-                // SAFETY: `values` holds BLOCK floats, so each lane of four reads within it;
-                // v128 loads need no alignment.
-                let four = unsafe { v128_load(values.as_ptr().add(4 * lane).cast::<v128>()) };
-                *sum = f32x4_add(*sum, f32x4_mul(weight, four));
-            }
-        }
-        let out = &mut out[start..][..BLOCK];
-        for (lane, sum) in sums.into_iter().enumerate() {
-            // SAFETY: `out` holds BLOCK floats, so each lane of four writes within it.
-            unsafe { v128_store(out.as_mut_ptr().add(4 * lane).cast::<v128>(), sum) };
-        }
-    }
-    BLOCK * blocks
-}
-
-/// Outputs [`sum_taps_simd128`] computes together: eight f32x4 sums, half the registers.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-const BLOCK: usize = 32;
 
 impl Op for DirectConv {
     fn name(&self) -> StaticName {
@@ -144,7 +92,9 @@ impl EvalOp for DirectConv {
                                 })
                             })
                             .collect();
-                        sum_taps(&taps, bias, &mut wide[..span]);
+                        let sums = &mut wide[..span];
+                        sums.fill(bias);
+                        add_taps(taps.iter().copied(), sums);
                         for (out_row, wide_row) in
                             out.chunks_exact_mut(out_w).zip(wide.chunks_exact(w))
                         {

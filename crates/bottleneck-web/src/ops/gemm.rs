@@ -1,4 +1,6 @@
-//! Gemm: alpha·A·B + beta·C, with optional transposes, wired as tract-onnx wires it.
+//! Gemm: alpha·A·B + beta·C, with optional transposes. A plain A·B + C with B and C stored in the
+//! file (the trainer's dense layers) runs as the page's [`MatVec`]; any other is wired as
+//! tract-onnx wires it.
 
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops::math::{add, mul};
@@ -6,6 +8,7 @@ use tract_onnx::tract_hir::tract_core::ops::change_axes::AxisOp;
 use tract_onnx::tract_hir::tract_core::ops::einsum::EinSum;
 
 use super::Node;
+use super::mat_vec::MatVec;
 
 /// Gemm with the node's alpha, beta, transA and transB, on f32 matrices A and B and an optional
 /// bias C.
@@ -46,6 +49,9 @@ pub fn gemm(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletId>> 
         }
         None => None,
     };
+    if let Some(mat_vec) = op.mat_vec(model, b, c)? {
+        return model.wire_node(&node.name, mat_vec, &[a]);
+    }
     op.wire(&node.name, model, a, b, c)
 }
 
@@ -59,6 +65,31 @@ struct Gemm {
 }
 
 impl Gemm {
+    /// [`MatVec`] for this node, when it is A·B + C without transposes or scalings and its B
+    /// and C (if any) are stored in the file.
+    fn mat_vec(
+        &self,
+        model: &TypedModel,
+        b: OutletId,
+        c: Option<OutletId>,
+    ) -> TractResult<Option<MatVec>> {
+        let scaled = self.alpha != 1.0 || (c.is_some() && self.beta != 1.0);
+        if scaled || self.trans_a || self.trans_b {
+            return Ok(None);
+        }
+        let Some(weights) = model.outlet_fact(b)?.konst.clone() else {
+            return Ok(None);
+        };
+        let bias = match c {
+            Some(c) => match model.outlet_fact(c)?.konst.clone() {
+                Some(bias) => Some(bias),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        Ok(MatVec::for_weights(&weights, bias.as_ref()))
+    }
+
     /// alpha·A·B + beta·C into `model`, for inputs already checked by [`gemm`].
     fn wire(
         &self,

@@ -9,8 +9,8 @@
 //!
 //! Where tract's general operators cost more than the work in the browser, the common case runs
 //! as the page's own op instead: Elu in one pass, `max_pool`'s 2×2 stride-2 pool, `pad`'s
-//! zero padding and `direct_conv`'s one-output-channel convolution (see each file for the
-//! measurement). Everything else is tract's.
+//! zero padding, `direct_conv`'s one-output-channel convolution and `mat_vec`'s dense layer
+//! (see each file for the measurement). Everything else is tract's.
 
 mod activation;
 mod conv;
@@ -18,6 +18,7 @@ mod dequantize_linear;
 mod direct_conv;
 mod gemm;
 pub mod graph;
+mod mat_vec;
 mod max_pool;
 mod pad;
 mod resize;
@@ -295,3 +296,59 @@ fn image_shape<'f>(op: &str, input: &'f TypedFact) -> TractResult<&'f ShapeFact>
     );
     Ok(&input.shape)
 }
+
+/// One weight and the values it multiplies, one per output: a kernel tap of [`DirectConv`]
+/// (direct_conv), a row of [`MatVec`](mat_vec)'s weights.
+#[derive(Clone, Copy)]
+struct Tap<'a> {
+    values: &'a [f32],
+    weight: f32,
+}
+
+/// `out[i] += Σ tap.weight × tap.values[i]`, the taps added in order.
+fn add_taps<'a>(taps: impl Iterator<Item = Tap<'a>> + Clone, out: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let done = add_taps_simd128(taps.clone(), out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let done = 0;
+    for (i, sum) in out.iter_mut().enumerate().skip(done) {
+        *sum = taps
+            .clone()
+            .fold(*sum, |sum, tap| sum + tap.weight * tap.values[i]);
+    }
+}
+
+/// [`add_taps`] [`BLOCK`] outputs at a time with wasm SIMD, their sums held in registers across
+/// all the taps and stored once; returns how many outputs it wrote. Each lane adds the taps in
+/// the same order as the scalar loop, so both give the same values.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn add_taps_simd128<'a>(taps: impl Iterator<Item = Tap<'a>> + Clone, out: &mut [f32]) -> usize {
+    use std::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
+    let blocks = out.len() / BLOCK;
+    for block in 0..blocks {
+        let start = BLOCK * block;
+        let out = &mut out[start..][..BLOCK];
+        // SAFETY: `out` holds BLOCK floats, so each lane of four reads within it; v128 loads
+        // need no alignment.
+        let mut sums: [v128; BLOCK / 4] =
+            std::array::from_fn(|lane| unsafe { v128_load(out.as_ptr().add(4 * lane).cast()) });
+        for tap in taps.clone() {
+            let weight = f32x4_splat(tap.weight);
+            let values = &tap.values[start..][..BLOCK];
+            for (lane, sum) in sums.iter_mut().enumerate() {
+                // SAFETY: `values` holds BLOCK floats, so each lane of four reads within it.
+                let four = unsafe { v128_load(values.as_ptr().add(4 * lane).cast::<v128>()) };
+                *sum = f32x4_add(*sum, f32x4_mul(weight, four));
+            }
+        }
+        for (lane, sum) in sums.into_iter().enumerate() {
+            // SAFETY: `out` holds BLOCK floats, so each lane of four writes within it.
+            unsafe { v128_store(out.as_mut_ptr().add(4 * lane).cast::<v128>(), sum) };
+        }
+    }
+    BLOCK * blocks
+}
+
+/// Outputs [`add_taps`] computes together with SIMD: eight f32x4 sums, half the registers. Also
+/// the width of the blocks [`MatVec`](mat_vec) stores its weights in.
+const BLOCK: usize = 32;
