@@ -5,7 +5,7 @@ use tract_onnx::tract_hir::ops::cnn::{Conv, PaddingSpec};
 
 use super::direct_conv::DirectConv;
 use super::pad::ZeroPad2d;
-use super::{Node, check_kernel_fits, image_shape, padding, per_image_axis};
+use super::{Node, check_kernel_fits, image_shape, padding, per_image_axis, stored_weights};
 
 /// Conv with the node's padding, kernel shape, groups, dilations and strides, on f32 images with
 /// f32 weights and an optional bias. A 2-D image with explicit padding is padded by
@@ -124,15 +124,8 @@ impl PaddedConv {
         {
             return Ok(None);
         }
-        let Some(kernel) = model.outlet_fact(inputs[1])?.konst.clone() else {
+        let Some((kernel, bias)) = stored_weights(model, inputs[1], inputs.get(2).copied())? else {
             return Ok(None);
-        };
-        let bias = match inputs.get(2) {
-            Some(&bias) => match model.outlet_fact(bias)?.konst.clone() {
-                Some(bias) => Some(bias),
-                None => return Ok(None),
-            },
-            None => None,
         };
         Ok(DirectConv::for_weights(&kernel, bias.as_ref()))
     }

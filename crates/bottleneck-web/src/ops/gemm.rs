@@ -7,8 +7,8 @@ use tract_onnx::tract_hir::ops::math::{add, mul};
 use tract_onnx::tract_hir::tract_core::ops::change_axes::AxisOp;
 use tract_onnx::tract_hir::tract_core::ops::einsum::EinSum;
 
-use super::Node;
 use super::mat_vec::MatVec;
+use super::{Node, stored_weights};
 
 /// Gemm with the node's alpha, beta, transA and transB, on f32 matrices A and B and an optional
 /// bias C.
@@ -77,15 +77,8 @@ impl Gemm {
         if scaled || self.trans_a || self.trans_b {
             return Ok(None);
         }
-        let Some(weights) = model.outlet_fact(b)?.konst.clone() else {
+        let Some((weights, bias)) = stored_weights(model, b, c)? else {
             return Ok(None);
-        };
-        let bias = match c {
-            Some(c) => match model.outlet_fact(c)?.konst.clone() {
-                Some(bias) => Some(bias),
-                None => return Ok(None),
-            },
-            None => None,
         };
         Ok(MatVec::for_weights(&weights, bias.as_ref()))
     }

@@ -11,8 +11,6 @@ use super::{BLOCK, Tap, add_taps};
 /// `[M, K]·[K, N] + [N]` in f32, with stored weights and bias.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub struct MatVec {
-    /// K, the length of an input row.
-    inputs: usize,
     /// The `[K, N]` weights by blocks of [`BLOCK`] columns (the last one narrower when N is not
     /// a multiple): block after block, each `[K, width]` row-major. Each block is then one
     /// stream through memory; reading the columns out of `[K, N]` rows made the dense model's run
@@ -31,7 +29,7 @@ impl MatVec {
             return None;
         };
         // An empty matrix is left to tract: rows and blocks of zero values cannot be cut.
-        if k == 0 || n == 0 {
+        if k == 0 || n == 0 || !f32_tensor(weights) {
             return None;
         }
         let bias = match bias {
@@ -45,9 +43,6 @@ impl MatVec {
             }
             Some(_) => return None,
         };
-        if !f32_tensor(weights) {
-            return None;
-        }
         let weights = weights.try_as_plain_ram().ok()?;
         let weights = weights.as_slice::<f32>().ok()?;
         // Written in place, as DequantizeLinear writes the weights: a copy of 3.6 MB costs
@@ -63,12 +58,15 @@ impl MatVec {
             }
             unfilled = rest;
         }
-        drop(plain);
         Some(MatVec {
-            inputs: k,
             blocks: blocks.into_arc_tensor(),
             bias: tensor1(&bias).into_arc_tensor(),
         })
+    }
+
+    /// K, the length of an input row: the weights hold K × N values, N the bias's length.
+    fn inputs(&self) -> usize {
+        self.blocks.len() / self.bias.len()
     }
 }
 
@@ -85,7 +83,7 @@ impl EvalOp for MatVec {
 
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
-        let k = self.inputs;
+        let k = self.inputs();
         let &[m, input_k] = input.shape() else {
             bail!(
                 "MatVec takes a matrix, not a tensor of shape {:?}",
@@ -114,7 +112,6 @@ impl EvalOp for MatVec {
                 add_taps(taps, out);
             }
         }
-        drop(plain);
         Ok(tvec!(output.into_tvalue()))
     }
 }
@@ -127,10 +124,10 @@ impl TypedOp for MatVec {
             "MatVec takes an f32 matrix"
         );
         ensure!(
-            input.shape[1] == self.inputs.to_dim(),
+            input.shape[1] == self.inputs().to_dim(),
             "MatVec: {} inputs for {} weight rows",
             input.shape[1],
-            self.inputs
+            self.inputs()
         );
         Ok(tvec!(f32::fact([
             input.shape[0].clone(),

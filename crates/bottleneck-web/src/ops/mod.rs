@@ -297,6 +297,29 @@ fn image_shape<'f>(op: &str, input: &'f TypedFact) -> TractResult<&'f ShapeFact>
     Ok(&input.shape)
 }
 
+/// A weight tensor and an optional bias, as the file stores them.
+type StoredWeights = (Arc<Tensor>, Option<Arc<Tensor>>);
+
+/// The stored values of `weights` and of the optional `bias`, when both are stored in the file
+/// (constants of the graph): what the page's own [`DirectConv`](direct_conv) and
+/// [`MatVec`](mat_vec) need. `None` if either is computed by the graph.
+fn stored_weights(
+    model: &TypedModel,
+    weights: OutletId,
+    bias: Option<OutletId>,
+) -> TractResult<Option<StoredWeights>> {
+    let stored = |outlet: OutletId| -> TractResult<Option<Arc<Tensor>>> {
+        Ok(model.outlet_fact(outlet)?.konst.clone())
+    };
+    let Some(weights) = stored(weights)? else {
+        return Ok(None);
+    };
+    Ok(match bias.map(stored).transpose()? {
+        Some(None) => None,
+        bias => Some((weights, bias.flatten())),
+    })
+}
+
 /// One weight and the values it multiplies, one per output: a kernel tap of [`DirectConv`]
 /// (direct_conv), a row of [`MatVec`](mat_vec)'s weights.
 #[derive(Clone, Copy)]
