@@ -31,6 +31,10 @@ Options:
   --loads N       timed loads per engine and model (default 20)
   --cold N        demo cold starts (default 5)
   --no-compress   serve dist/ uncompressed for the cold starts
+  --against DIR   also cold-start another build of the demo (a copy of an earlier dist/, say),
+                  interleaved with dist/'s one by one in alternating order, so that the machine's
+                  drifts in speed hit both alike; prints both medians and the median of the
+                  paired differences. Changes of a few ms are only visible this way.
   --no-isolation  serve the bench page without COOP/COEP; Chromium then rounds performance.now()
                   to 100 µs instead of 5 µs, too coarse for a 0.2 ms run
   --json FILE     also write every figure and raw sample to FILE
@@ -51,6 +55,7 @@ const { values: opts } = parseArgs({
     loads: { type: 'string', default: '20' },
     cold: { type: 'string', default: '5' },
     'no-compress': { type: 'boolean', default: false },
+    against: { type: 'string' },
     'no-isolation': { type: 'boolean', default: false },
     json: { type: 'string' },
     profile: { type: 'string' },
@@ -70,6 +75,10 @@ for (const file of ['dist/index.html', 'dist/models/dense.onnx', 'dist/models/co
     console.error(`${file} is missing: run \`trunk build --release\` and \`npm ci\` (bench/browser does both)`);
     process.exit(1);
   }
+}
+if (opts.against && !existsSync(`${opts.against}/index.html`)) {
+  console.error(`--against ${opts.against}: no index.html there; give a folder built like dist/`);
+  process.exit(1);
 }
 
 // Same flags as the e2e tests: no background connections of Chromium's own.
@@ -118,8 +127,7 @@ if (opts.profile) {
 // promise. (Waiting with page.waitForFunction instead would poll in every animation frame, making
 // the page render frames it would not otherwise: that took 5-43 ms more, median of 10, in six of
 // six alternated rounds.)
-const cold = [];
-for (let i = 0; i < coldRuns; i += 1) {
+async function coldStart(url) {
   const context = await browser.newContext();
   watch(context);
   const page = await context.newPage();
@@ -136,22 +144,35 @@ for (let i = 0; i < coldRuns; i += 1) {
       }).observe(document, { subtree: true, childList: true, characterData: true });
     });
   });
-  await page.goto(demo.url);
+  await page.goto(url);
   // The page's readouts at that moment split the total: the worker's load of what the first
   // reconstruction needs (wasm init, model fetch, tract load) and the first run itself; the rest
   // is the page, the worker's start and messages.
   const { shownMs, status, timing } = await page.evaluate(() => window.firstReconstruction);
   const number = (text, pattern) => Number(text.match(pattern)?.[1] ?? NaN);
-  cold.push({
+  const start = {
     shownMs,
     domContentLoadedMs: await page.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd),
     workerLoadMs: number(status, /loaded in ([\d.]+) ms/),
     firstRunMs: number(timing, /dense ([\d.]+) ms/) + (number(timing, /conv ([\d.]+) ms/) || 0),
     status,
     timing,
-  });
+  };
   await context.close();
+  return start;
 }
+
+const other = opts.against
+  ? await startStaticServer({ root: opts.against, compress: !opts['no-compress'] })
+  : null;
+const cold = [];
+const coldAgainst = [];
+for (let i = 0; i < coldRuns; i += 1) {
+  if (other && i % 2) coldAgainst.push(await coldStart(other.url));
+  cold.push(await coldStart(demo.url));
+  if (other && !(i % 2)) coldAgainst.push(await coldStart(other.url));
+}
+other?.server.close();
 
 // 2. Both engines in one bench page.
 const context = await browser.newContext();
@@ -227,6 +248,12 @@ console.log(`Cold starts (ms): ${cold.map((c) => c.shownMs.toFixed(0)).join(', '
   + `DOMContentLoaded ${median(cold.map((c) => c.domContentLoadedMs)).toFixed(0)}, `
   + `worker's load ${median(cold.map((c) => c.workerLoadMs)).toFixed(0)} (wasm init, fetch, tract load), `
   + `first run ${median(cold.map((c) => c.firstRunMs)).toFixed(1)}; last page said "${cold.at(-1).status}" "${cold.at(-1).timing}"`);
+if (other) {
+  const differences = cold.map((c, i) => c.shownMs - coldAgainst[i].shownMs);
+  console.log(`Cold starts of ${opts.against} (ms), interleaved: ${coldAgainst.map((c) => c.shownMs.toFixed(0)).join(', ')}; `
+    + `median ${median(coldAgainst.map((c) => c.shownMs)).toFixed(1)} against dist/'s ${coldMedian.toFixed(1)}; `
+    + `median of the ${coldRuns} paired differences (dist/ − other) ${median(differences).toFixed(1)} ms`);
+}
 for (const model of models) {
   for (const engine of engines) {
     const xs = result.latency[`${engine}/${model}`];
@@ -235,7 +262,7 @@ for (const model of models) {
 }
 
 if (opts.json) {
-  writeFileSync(opts.json, JSON.stringify({ info, chromiumVersion, loadBefore, loadAfter, cold, ...result }, null, 1));
+  writeFileSync(opts.json, JSON.stringify({ info, chromiumVersion, loadBefore, loadAfter, cold, coldAgainst, ...result }, null, 1));
 }
 if (errors.length) console.log(`Page errors: ${errors.join(' | ')}`);
 if (foreign.length) {

@@ -39,8 +39,9 @@ async function load({ wasm, available, dense: denseBlob, card }) {
 
 // Compiles the wasm module while reading it from its blob, here rather than in the page: there
 // the page's main thread had to read every byte as it arrived, between parsing, styling and
-// running app.js, and the compiled module was ready 15–30 ms later (cold starts 266–273 against
-// 282–304 ms, three alternated rounds of 10).
+// running app.js. Cold starts interleaved with the build before (bench/browser --against):
+// median paired differences of −29, −13 and −6 ms in runs of 60, 30 and 40 pairs, +4 ms in one
+// of 30.
 async function compile(wasm) {
   return WebAssembly.compileStreaming(
     new Response(wasm, { headers: { 'content-type': 'application/wasm' } }),
