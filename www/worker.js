@@ -40,7 +40,7 @@ async function load({ wasm, available, dense: denseBlob, card }) {
 // Compiles the wasm module while reading it from its blob, here rather than in the page: there
 // the page's main thread had to read every byte as it arrived, between parsing, styling and
 // running app.js. In cold starts interleaved with the build before, the median of the paired
-// differences was −15 ms (40 pairs) and −13 ms (30 pairs).
+// differences was −15, −13 and −6 ms (40, 30 and 40 pairs).
 async function compile(wasm) {
   return WebAssembly.compileStreaming(
     new Response(wasm, { headers: { 'content-type': 'application/wasm' } }),
