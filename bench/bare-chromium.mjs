@@ -1,0 +1,123 @@
+// Cold starts of the demo in a Chromium driven over a bare DevTools pipe, with nothing of the
+// browser instrumented beyond what the measurement needs: the page's Page and Runtime domains,
+// for an init script and one binding, which the page calls once it shows its first
+// reconstruction.
+//
+// Why not Playwright for this figure: Playwright enables the Network domain on the page and on
+// every worker, pauses each new worker until it has attached to it, and adds its own script
+// world. A visitor's browser does none of that, and it costs the cold start 22-32 ms (median of
+// the paired differences, 30 pairs each, same Chromium flags and viewport; of that, 10-20 ms go
+// away when the bare pipe enables the Network domain too). bench/browser still runs Playwright's
+// cold start beside this one, so the two can be compared in every run.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// Runs in the page before its own scripts (as Playwright's addInitScript does): reports the time
+// since navigation start when #timing first reports an inference, which app.js writes right
+// after painting the first reconstruction.
+const OBSERVER = `
+  new MutationObserver((_, observer) => {
+    const timing = document.getElementById('timing')?.textContent ?? '';
+    if (!timing.includes('Inference')) return;
+    observer.disconnect();
+    const shownMs = performance.now();
+    const status = document.getElementById('status')?.textContent ?? '';
+    const domContentLoadedMs = performance.getEntriesByType('navigation')[0]?.domContentLoadedEventEnd ?? NaN;
+    const hosts = performance.getEntriesByType('resource').map((r) => new URL(r.name).hostname);
+    window.coldStartShown(JSON.stringify({ shownMs, status, timing, domContentLoadedMs, hosts }));
+  }).observe(document, { subtree: true, childList: true, characterData: true });`;
+
+/**
+ * Starts Chromium with `args` (plus headless and a fresh profile) on a DevTools pipe; resolves to
+ * `{ coldStart(url), version, close() }`. `coldStart` opens `url` in a fresh browser context
+ * (empty caches, like a first visit) with Playwright's default 1280×720 viewport, and resolves
+ * to what the page reported, or rejects after 30 s or on an uncaught page error.
+ */
+export async function launchBareChromium({ executablePath, args }) {
+  const profile = mkdtempSync(join(tmpdir(), 'bottleneck-bare-'));
+  const chrome = spawn(executablePath,
+    [...args, '--headless', '--remote-debugging-pipe', `--user-data-dir=${profile}`, 'about:blank'],
+    { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
+  const pending = new Map();
+  const listeners = new Set();
+  let nextId = 0;
+  let buffered = '';
+  const failAll = (error) => {
+    for (const { reject } of pending.values()) reject(error);
+    pending.clear();
+  };
+  chrome.on('error', failAll);
+  chrome.on('exit', (code, signal) => failAll(new Error(`Chromium exited (${signal ?? `code ${code}`})`)));
+  chrome.stdio[4].on('data', (chunk) => {
+    buffered += chunk.toString();
+    for (let end = buffered.indexOf('\0'); end >= 0; end = buffered.indexOf('\0')) {
+      const message = JSON.parse(buffered.slice(0, end));
+      buffered = buffered.slice(end + 1);
+      const waiting = pending.get(message.id);
+      if (waiting) {
+        pending.delete(message.id);
+        if (message.error) waiting.reject(new Error(`${waiting.method}: ${message.error.message}`));
+        else waiting.resolve(message.result);
+      } else {
+        for (const listener of listeners) listener(message);
+      }
+    }
+  });
+  const send = (method, params = {}, sessionId = undefined) => new Promise((resolve, reject) => {
+    nextId += 1;
+    pending.set(nextId, { resolve, reject, method });
+    chrome.stdio[3].write(`${JSON.stringify({ id: nextId, method, params, sessionId })}\0`);
+  });
+  const { product } = await send('Browser.getVersion');
+
+  async function coldStart(url) {
+    const { browserContextId } = await send('Target.createBrowserContext', { disposeOnDetach: true });
+    const { targetId } = await send('Target.createTarget', { url: 'about:blank', browserContextId });
+    const { sessionId } = await send('Target.attachToTarget', { targetId, flatten: true });
+    let listener;
+    let timer;
+    const shown = new Promise((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`${url}: no reconstruction within 30 s`)), 30_000);
+      listener = ({ sessionId: from, method, params }) => {
+        if (from !== sessionId) return;
+        if (method === 'Runtime.bindingCalled' && params.name === 'coldStartShown') {
+          resolve(JSON.parse(params.payload));
+        } else if (method === 'Runtime.exceptionThrown') {
+          reject(new Error(`${url}: ${params.exceptionDetails.exception?.description ?? params.exceptionDetails.text}`));
+        }
+      };
+      listeners.add(listener);
+    });
+    // Settled whatever happens below; an error before the navigation is reported by that step.
+    shown.catch(() => {});
+    try {
+      await send('Page.enable', {}, sessionId);
+      await send('Runtime.enable', {}, sessionId);
+      await send('Runtime.addBinding', { name: 'coldStartShown' }, sessionId);
+      await send('Page.addScriptToEvaluateOnNewDocument', { source: OBSERVER }, sessionId);
+      await send('Emulation.setDeviceMetricsOverride',
+        { width: 1280, height: 720, deviceScaleFactor: 1, mobile: false }, sessionId);
+      await send('Page.navigate', { url }, sessionId);
+      return await shown;
+    } finally {
+      clearTimeout(timer);
+      listeners.delete(listener);
+      await send('Target.disposeBrowserContext', { browserContextId });
+    }
+  }
+
+  return {
+    coldStart,
+    version: product,
+    async close() {
+      if (chrome.exitCode === null && chrome.signalCode === null) {
+        const exited = new Promise((resolve) => chrome.once('exit', resolve));
+        chrome.kill();
+        await exited;
+      }
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
