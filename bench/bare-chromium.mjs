@@ -6,9 +6,10 @@
 // Why not Playwright for this figure: Playwright enables the Network domain on the page and on
 // every worker, pauses each new worker until it has attached to it, and adds its own script
 // world. A visitor's browser does none of that, and it costs the cold start 22-32 ms (median of
-// the paired differences, 30 pairs each, same Chromium flags and viewport; of that, 10-20 ms go
-// away when the bare pipe enables the Network domain too). bench/browser still runs Playwright's
-// cold start beside this one, so the two can be compared in every run.
+// the paired differences, 30 pairs each, same Chromium flags and viewport). With the Network
+// domain enabled on the page and on the worker, attached and paused at its start, the bare pipe
+// came within 12 ms of Playwright. bench/browser still runs Playwright's cold start beside this
+// one, so the two can be compared in every run.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,11 +32,12 @@ const OBSERVER = `
 
 /**
  * Starts Chromium with `args` (plus headless and a fresh profile) on a DevTools pipe; resolves to
- * `{ coldStart(url), version, close() }`. `coldStart` opens `url` in a fresh browser context
- * (empty caches, like a first visit) with Playwright's default 1280×720 viewport, and resolves
- * to what the page reported, or rejects after 30 s or on an uncaught page error.
+ * `{ coldStart(url, { timeoutMs }), version, close() }`. `coldStart` opens `url` in a fresh
+ * browser context (empty caches, like a first visit) with Playwright's default 1280×720
+ * viewport, and resolves to what the page reported, or rejects after `timeoutMs` (30 s) or on an
+ * uncaught page error.
  */
-export async function launchBareChromium({ executablePath, args }) {
+export async function launchBareChromium({ executablePath, args = [] }) {
   const profile = mkdtempSync(join(tmpdir(), 'bottleneck-bare-'));
   const chrome = spawn(executablePath,
     [...args, '--headless', '--remote-debugging-pipe', `--user-data-dir=${profile}`, 'about:blank'],
@@ -72,14 +74,14 @@ export async function launchBareChromium({ executablePath, args }) {
   });
   const { product } = await send('Browser.getVersion');
 
-  async function coldStart(url) {
+  async function coldStart(url, { timeoutMs = 30_000 } = {}) {
     const { browserContextId } = await send('Target.createBrowserContext', { disposeOnDetach: true });
     const { targetId } = await send('Target.createTarget', { url: 'about:blank', browserContextId });
     const { sessionId } = await send('Target.attachToTarget', { targetId, flatten: true });
     let listener;
     let timer;
     const shown = new Promise((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`${url}: no reconstruction within 30 s`)), 30_000);
+      timer = setTimeout(() => reject(new Error(`${url}: no reconstruction within ${timeoutMs} ms`)), timeoutMs);
       listener = ({ sessionId: from, method, params }) => {
         if (from !== sessionId) return;
         if (method === 'Runtime.bindingCalled' && params.name === 'coldStartShown') {
