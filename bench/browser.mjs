@@ -269,6 +269,8 @@ console.log(line(header));
 console.log(line(widths.map((w) => '-'.repeat(w))));
 rows.forEach((r) => console.log(line(r)));
 console.log(`Max |ours − ORT| on the same input: dense ${result.difference.dense.toExponential(1)}, conv ${result.difference.conv.toExponential(1)}`);
+const harnessCost = median(cold.dist.playwright.map((c, i) => c.shownMs - cold.dist.bare[i].shownMs));
+console.log(`Playwright's cold start − the bare one's, median of the ${coldRuns} paired differences: ${harnessCost.toFixed(1)} ms`);
 for (const h of Object.keys(harnesses)) {
   const starts = cold.dist[h];
   console.log(`Cold starts, ${h} (ms): ${starts.map((c) => c.shownMs.toFixed(0)).join(', ')}; medians of their parts: `
