@@ -116,10 +116,14 @@ export async function launchBareChromium({ executablePath, args = [] }) {
     async close() {
       if (chrome.exitCode === null && chrome.signalCode === null) {
         const exited = new Promise((resolve) => chrome.once('exit', resolve));
-        chrome.kill();
+        // Asked to close, Chromium ends its child processes too; killed, they can outlive it
+        // for a moment and still write to the profile being removed.
+        send('Browser.close').catch(() => {});
+        const killer = setTimeout(() => chrome.kill('SIGKILL'), 5_000);
         await exited;
+        clearTimeout(killer);
       }
-      rmSync(profile, { recursive: true, force: true });
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }

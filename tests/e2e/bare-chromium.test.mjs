@@ -32,10 +32,10 @@ before(async () => {
 });
 
 after(async () => {
-  await bare?.close();
   demo?.server.close();
   broken?.server.close();
   if (brokenRoot) rmSync(brokenRoot, { recursive: true, force: true });
+  await bare?.close();
 });
 
 test('the bare harness reports the demo page\'s first reconstruction', async () => {
