@@ -6,6 +6,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/chromium.mjs';
 import { startStaticServer } from '../scripts/static-server.mjs';
 import { launchBareChromium } from './bare-chromium.mjs';
 
@@ -87,11 +88,6 @@ if (opts.against && !existsSync(`${opts.against}/index.html`)) {
   process.exit(1);
 }
 
-// Same flags as the e2e tests: no background connections of Chromium's own.
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
-];
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -112,7 +108,7 @@ if (!opts['no-isolation']) {
   });
 }
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 const foreign = [];
 const errors = [];
 const watch = (context) => {
@@ -146,7 +142,7 @@ const withParts = (report) => {
   };
 };
 
-const bare = await launchBareChromium({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+const bare = await launchBareChromium({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 async function bareColdStart(url) {
   const report = await bare.coldStart(url);
   foreign.push(...report.hosts.filter((host) => host !== '127.0.0.1'));

@@ -8,13 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchBareChromium } from '../../bench/bare-chromium.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/chromium.mjs';
 import { startStaticServer } from '../../scripts/static-server.mjs';
 
 const dist = fileURLToPath(new URL('../../dist', import.meta.url));
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
-];
 
 let bare;
 let demo;
@@ -28,7 +25,7 @@ before(async () => {
   writeFileSync(join(brokenRoot, 'throws.html'), '<p id="timing"></p><script>throw new Error("boom at start")</script>');
   writeFileSync(join(brokenRoot, 'silent.html'), '<p id="timing">still loading</p>');
   broken = await startStaticServer({ root: brokenRoot });
-  bare = await launchBareChromium({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  bare = await launchBareChromium({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 });
 
 after(async () => {

@@ -6,18 +6,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/chromium.mjs';
 import { startStaticServer } from '../../scripts/static-server.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const dist = `${repo}dist`;
 const artifacts = `${repo}tests/artifacts`;
-
-// Chromium as root in a sandbox with no outside network: these flags stop its own background
-// connections, which would otherwise fail (and count as requests leaving the origin).
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
-];
 
 let server;
 let pageUrl;
@@ -31,7 +25,7 @@ before(async () => {
   assert.ok(existsSync(`${dist}/index.html`), 'dist/ is missing: run `trunk build --release` first');
   mkdirSync(artifacts, { recursive: true });
   ({ server, url: pageUrl } = await startStaticServer({ root: dist, prefix: '/some/sub/path/', compress: true }));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
   const origin = new URL(pageUrl).origin;
   page.on('console', (message) => {
