@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Browser bench: our wasm path (tract) against onnxruntime-web on the same ONNX files, in one
 // headless Chromium session, plus the cold start of the real demo page. See --help.
-import { writeFileSync, existsSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -9,6 +9,7 @@ import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/chromium.mjs';
 import { startStaticServer } from '../scripts/static-server.mjs';
 import { launchBareChromium } from './bare-chromium.mjs';
+import { coldStartSvg } from './cold-chart.mjs';
 
 const HELP = `Usage: node bench/browser.mjs [options]   (or bench/browser, which also sets up and builds)
 
@@ -45,6 +46,7 @@ Options:
   --no-isolation  serve the bench page without COOP/COEP; Chromium then rounds performance.now()
                   to 100 µs instead of 5 µs, too coarse for a 0.2 ms run
   --json FILE     also write every figure and raw sample to FILE
+  --svg FILE      also draw every cold start, per harness (and build), against the 300 ms bar
   --profile JS    instead of the bench, profile our runs of --model with Chromium's sampling profiler,
                   using the wasm-bindgen build JS (a path in the repo) that keeps function names:
                     wasm-bindgen --target web --keep-debug --out-name bottleneck-web \\
@@ -65,6 +67,7 @@ const { values: opts } = parseArgs({
     against: { type: 'string' },
     'no-isolation': { type: 'boolean', default: false },
     json: { type: 'string' },
+    svg: { type: 'string' },
     profile: { type: 'string' },
     model: { type: 'string', default: 'conv' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -287,8 +290,23 @@ for (const model of models) {
   }
 }
 
+// Through a temporary file, so an interrupted run never leaves half a file.
+const writeWhole = (path, text) => {
+  writeFileSync(`${path}.partial`, text);
+  renameSync(`${path}.partial`, path);
+};
 if (opts.json) {
-  writeFileSync(opts.json, JSON.stringify({ info, chromiumVersion, loadBefore, loadAfter, cold, ...result }, null, 1));
+  writeWhole(opts.json, JSON.stringify({ info, chromiumVersion, loadBefore, loadAfter, cold, ...result }, null, 1));
+}
+if (opts.svg) {
+  const label = { bare: 'bare DevTools pipe', playwright: 'under Playwright' };
+  const chartRows = Object.keys(builds).flatMap((b) => Object.keys(harnesses).map((h) => ({
+    label: b === 'dist' ? label[h] : `${opts.against.split('/').filter(Boolean).at(-1)}: ${label[h]}`,
+    samples: cold[b][h].map((c) => c.shownMs),
+    median: coldMedian(h, b),
+  })));
+  writeWhole(opts.svg, coldStartSvg(chartRows, `Demo cold start: ${coldRuns} fresh browser contexts a row, interleaved`,
+    `bench/browser, headless Chromium ${chromiumVersion}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`));
 }
 if (errors.length) console.log(`Page errors: ${errors.join(' | ')}`);
 if (foreign.length) {
