@@ -25,9 +25,9 @@ as scripts/serve and static hosts serve it. Cold starts run in two harnesses, in
 Chromium on a bare DevTools pipe, which instruments nothing a visitor's browser lacks (the
 figure the ≤ 300 ms bar judges), and Playwright, which watches the page's and the worker's
 network and pauses the worker at its start (bench/bare-chromium.mjs says what that costs).
-ORT runs twice: with default
-options, and with session.disable_quant_qdq=1, which folds the int8 weights' DequantizeLinear at
-load instead of on every run. Prints a table with the ratios ours/ORT and the issue's bars.
+ORT runs twice: with default options, and with session.disable_quant_qdq=1, which folds the int8
+weights' DequantizeLinear at load instead of on every run. Prints a table with the ratios
+ours/ORT and the issue's bars.
 Exits 1 if any request leaves 127.0.0.1.
 
 Options:
@@ -41,8 +41,8 @@ Options:
   --against DIR   also cold-start another build of the demo (a copy of an earlier dist/, say),
                   interleaved with dist/'s one by one in alternating order, so that the machine's
                   drifts in speed hit both alike; prints both medians and the median of the
-                  paired differences, for each harness. A median of 10 moves by ±25 ms between runs of one build,
-                  and that of 30-40 pairs still by about ±10 ms.
+                  paired differences, for each harness. A median of 10 moves by ±25 ms
+                  between runs of one build, and that of 30-40 pairs still by about ±10 ms.
   --no-isolation  serve the bench page without COOP/COEP; Chromium then rounds performance.now()
                   to 100 µs instead of 5 µs, too coarse for a 0.2 ms run
   --json FILE     also write every figure and raw sample to FILE
