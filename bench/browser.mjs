@@ -91,7 +91,6 @@ if (opts.against && !existsSync(`${opts.against}/index.html`)) {
   process.exit(1);
 }
 
-
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
