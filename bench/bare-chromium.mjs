@@ -5,11 +5,11 @@
 //
 // Why not Playwright for this figure: Playwright enables the Network domain on the page and on
 // every worker, pauses each new worker until it has attached to it, and adds its own script
-// world. A visitor's browser does none of that, and it costs the cold start 22-32 ms (median of
-// the paired differences, 30 pairs each, same Chromium flags and viewport). With the Network
-// domain enabled on the page and on the worker, attached and paused at its start, the bare pipe
-// came within 12 ms of Playwright. bench/browser still runs Playwright's cold start beside this
-// one, so the two can be compared in every run.
+// world. A visitor's browser does none of that, and it costs the cold start 14-32 ms (median of
+// the paired differences, 30-40 pairs, same Chromium flags and viewport; 2026-11-27, 2 cores),
+// more when the machine is busy. With the Network domain enabled on the page and on the worker,
+// attached and paused at its start, the bare pipe came within 12 ms of Playwright. bench/browser
+// runs Playwright's cold start beside this one, so the two can be compared in every run.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -128,7 +128,7 @@ if (opts.profile) {
 // 1. Cold starts of the demo, each in a fresh browser context (empty HTTP and code cache, like a
 // first visit), in two harnesses: a bare DevTools pipe (bench/bare-chromium.mjs), whose figure
 // is the one a visitor's browser sees and the one the bar judges, and Playwright, which
-// instruments the page and its worker (22-32 ms more; see bare-chromium.mjs).
+// instruments the page and its worker (14-32 ms more; see bare-chromium.mjs).
 const withParts = (report) => {
   const number = (text, pattern) => Number(text.match(pattern)?.[1] ?? NaN);
   // The page's readouts at that moment split the total: the worker's load of what the first
