@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/chromium.mjs';
 import { startStaticServer } from '../scripts/static-server.mjs';
-import { launchBareChromium } from './bare-chromium.mjs';
+import { FIRST_RECONSTRUCTION_OBSERVER, launchBareChromium } from './bare-chromium.mjs';
 import { coldStartSvg } from './cold-chart.mjs';
 
 const HELP = `Usage: node bench/browser.mjs [options]   (or bench/browser, which also sets up and builds)
@@ -151,30 +151,14 @@ async function bareColdStart(url) {
   return withParts(report);
 }
 
-// Playwright's: an init script notes the time (since navigation start) when #timing first
-// reports an inference, and hands it over as a promise. (Waiting with page.waitForFunction
-// instead would poll in every animation frame, making the page render frames it would not
-// otherwise: that took 5-43 ms more, median of 10, in six of six alternated rounds.)
+// Playwright's, with the same init script; its context watches for requests outside 127.0.0.1.
 async function playwrightColdStart(url) {
   const context = await browser.newContext();
   watch(context);
   const page = await context.newPage();
-  await page.addInitScript(() => {
-    window.firstReconstruction = new Promise((resolve, reject) => {
-      setTimeout(() => reject(new Error('no reconstruction within 30 s')), 30_000);
-      new MutationObserver((_, observer) => {
-        const timing = document.getElementById('timing')?.textContent ?? '';
-        if (timing.includes('Inference')) {
-          observer.disconnect();
-          const status = document.getElementById('status')?.textContent ?? '';
-          resolve({ shownMs: performance.now(), timing, status });
-        }
-      }).observe(document, { subtree: true, childList: true, characterData: true });
-    });
-  });
+  await page.addInitScript({ content: FIRST_RECONSTRUCTION_OBSERVER });
   await page.goto(url);
   const report = await page.evaluate(() => window.firstReconstruction);
-  report.domContentLoadedMs = await page.evaluate(() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd);
   await context.close();
   return withParts(report);
 }
