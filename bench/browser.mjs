@@ -1,33 +1,33 @@
 #!/usr/bin/env node
 // Browser bench: our wasm path (tract) against onnxruntime-web on the same ONNX files, in one
-// headless Chromium session, plus the cold start of the real demo page. See --help.
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+// headless Chromium session, plus the cold start of the real demo page and the payload. See --help.
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/chromium.mjs';
 import { startStaticServer } from '../scripts/static-server.mjs';
-import { FIRST_RECONSTRUCTION_OBSERVER, launchBareChromium } from './bare-chromium.mjs';
+import { launchBareChromium } from './bare-chromium.mjs';
 import { coldStartSvg } from './cold-chart.mjs';
+import { payloadSizes } from './sizes.mjs';
 
 const HELP = `Usage: node bench/browser.mjs [options]   (or bench/browser, which also sets up and builds)
 
-Serves the repo on 127.0.0.1 and, in one headless Chromium (/usr/bin/chromium), measures for
-dist/models/dense.onnx and conv.onnx, in our wasm build (dist/) and in onnxruntime-web (wasm
-backend, 1 thread, from node_modules), both in the bench page's main thread:
+Serves the repo on 127.0.0.1 and, in headless Chromium (/usr/bin/chromium) under Playwright,
+measures for dist/models/dense.onnx and conv.onnx, in our wasm build (dist/) and in
+onnxruntime-web (wasm backend, 1 thread, from node_modules), both in the bench page's main thread:
   - batch-1 latency: median of --runs timed runs after --warmup untimed ones;
   - model load time: bytes in memory → ready-to-run model/session, median of --loads;
   - runtime start + first dense load (wasm compile and instantiate included);
 and the demo page's cold start (dist/index.html in a fresh browser context each time, from
-navigation to the first reconstruction shown), median of --cold; dist/ is served gzip-compressed,
-as scripts/serve and static hosts serve it. Cold starts run in two harnesses, interleaved: a
-Chromium on a bare DevTools pipe, which instruments nothing a visitor's browser lacks (the
-figure the ≤ 300 ms bar judges), and Playwright, which watches the page's and the worker's
-network and pauses the worker at its start (bench/bare-chromium.mjs says what that costs).
+navigation to the first reconstruction shown), median of --cold, in a second Chromium driven over
+a bare DevTools pipe (bench/bare-chromium.mjs), which instruments nothing a visitor's browser
+lacks; dist/ is served gzip-compressed, as scripts/serve and static hosts serve it. And the
+payload: the gzip -9 total of every file in dist/, as the payload test counts it.
 ORT runs twice: with default options, and with session.disable_quant_qdq=1, which folds the int8
 weights' DequantizeLinear at load instead of on every run. Prints a table with the ratios
-ours/ORT and the issue's bars.
+ours/ORT and the bars (≤ 1.0× ORT, cold start ≤ 300 ms, payload ≤ the goal in
+bench/payload-budget.json). bench/README.md says how to read the figures.
 Exits 1 if any request leaves 127.0.0.1.
 
 Options:
@@ -36,17 +36,16 @@ Options:
   --rounds N      split the timed runs into N blocks, alternating engines, so a change of machine
                   load hits both alike (default 4)
   --loads N       timed loads per engine and model (default 20)
-  --cold N        demo cold starts in each harness (default 5)
+  --cold N        demo cold starts of each build (default 5)
   --no-compress   serve dist/ uncompressed for the cold starts
   --against DIR   also cold-start another build of the demo (a copy of an earlier dist/, say),
                   interleaved with dist/'s one by one in alternating order, so that the machine's
-                  drifts in speed hit both alike; prints both medians and the median of the
-                  paired differences, for each harness. A median of 10 moves by ±25 ms
-                  between runs of one build, and that of 30-40 pairs still by about ±10 ms.
+                  drifts in speed hit both alike; prints both medians, the median of the paired
+                  differences and both payloads (bench/README.md: how much noise to expect)
   --no-isolation  serve the bench page without COOP/COEP; Chromium then rounds performance.now()
                   to 100 µs instead of 5 µs, too coarse for a 0.2 ms run
   --json FILE     also write every figure and raw sample to FILE
-  --svg FILE      also draw every cold start, per harness (and build), against the 300 ms bar
+  --svg FILE      also draw every cold start, per build, against the 300 ms bar
   --profile JS    instead of the bench, profile our runs of --model with Chromium's sampling profiler,
                   using the wasm-bindgen build JS (a path in the repo) that keeps function names:
                     wasm-bindgen --target web --keep-debug --out-name bottleneck-web \\
@@ -77,6 +76,8 @@ if (opts.help) {
   console.log(HELP);
   process.exit(0);
 }
+// Imported once the options are read, so that --help works before `npm ci` has run.
+const { chromium } = await import('playwright-core');
 const [runs, warmup, rounds, loads, coldRuns] = ['runs', 'warmup', 'rounds', 'loads', 'cold'].map((k) => Number(opts[k]));
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
@@ -126,9 +127,7 @@ if (opts.profile) {
 }
 
 // 1. Cold starts of the demo, each in a fresh browser context (empty HTTP and code cache, like a
-// first visit), in two harnesses: a bare DevTools pipe (bench/bare-chromium.mjs), whose figure
-// is the one a visitor's browser sees and the one the bar judges, and Playwright, which
-// instruments the page and its worker (14-32 ms more; see bare-chromium.mjs).
+// first visit), on the bare DevTools pipe: the figure a visitor's browser sees, which the bar judges.
 const withParts = (report) => {
   const number = (text, pattern) => Number(text.match(pattern)?.[1] ?? NaN);
   // The page's readouts at that moment split the total: the worker's load of what the first
@@ -145,38 +144,30 @@ const withParts = (report) => {
 };
 
 const bare = await launchBareChromium({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-async function bareColdStart(url) {
+async function coldStart(url) {
   const report = await bare.coldStart(url);
   foreign.push(...report.hosts.filter((host) => host !== '127.0.0.1'));
-  return withParts(report);
-}
-
-// Playwright's, with the same init script; its context watches for requests outside 127.0.0.1.
-async function playwrightColdStart(url) {
-  const context = await browser.newContext();
-  watch(context);
-  const page = await context.newPage();
-  await page.addInitScript({ content: FIRST_RECONSTRUCTION_OBSERVER });
-  await page.goto(url);
-  const report = await page.evaluate(() => window.firstReconstruction);
-  await context.close();
   return withParts(report);
 }
 
 const other = opts.against
   ? await startStaticServer({ root: opts.against, compress: !opts['no-compress'] })
   : null;
-// Every build in every harness, one cold start each per round, the order reversed every other
-// round, so that the machine's drifts in speed hit all alike.
-const harnesses = { bare: bareColdStart, playwright: playwrightColdStart };
+// Each build once per round, the order reversed every other round, so that the machine's drifts
+// in speed hit both alike.
 const builds = { dist: demo.url, ...(other ? { against: other.url } : {}) };
-const cold = Object.fromEntries(Object.keys(builds).map((b) => [b, { bare: [], playwright: [] }]));
-const sides = Object.keys(builds).flatMap((b) => Object.keys(harnesses).map((h) => [b, h]));
+const cold = Object.fromEntries(Object.keys(builds).map((b) => [b, []]));
 for (let i = 0; i < coldRuns; i += 1) {
-  for (const [b, h] of i % 2 ? [...sides].reverse() : sides) cold[b][h].push(await harnesses[h](builds[b]));
+  const order = i % 2 ? Object.keys(builds).reverse() : Object.keys(builds);
+  for (const b of order) cold[b].push(await coldStart(builds[b]));
 }
 other?.server.close();
 await bare.close();
+
+// The payload, counted as tests/e2e/payload.test.mjs counts it.
+const budget = JSON.parse(readFileSync(`${repo}bench/payload-budget.json`, 'utf8'));
+const payload = { dist: payloadSizes(`${repo}dist`, { brotli: false }).total.gzip };
+if (opts.against) payload.against = payloadSizes(opts.against, { brotli: false }).total.gzip;
 
 // 2. Both engines in one bench page.
 const context = await browser.newContext();
@@ -232,12 +223,13 @@ for (const model of models) {
 }
 const [startOurs, startOrt] = ['ours', 'ort'].map((e) => result.first[`${e}/dense`]);
 rows.push(['runtime start + dense load (ms)', fmt(startOurs), fmt(startOrt), ratio(startOurs, startOrt), '–', '', '']);
-const coldMedian = (h, b = 'dist') => median(cold[b][h].map((c) => c.shownMs));
+const coldMedian = (b = 'dist') => median(cold[b].map((c) => c.shownMs));
 const uncompressed = opts['no-compress'] ? ', uncompressed' : '';
-for (const [h, label] of [['bare', `demo cold start${uncompressed}, median of ${coldRuns} (ms)`],
-  ['playwright', '  the same under Playwright (ms)']]) {
-  rows.push([label, fmt(coldMedian(h)), '–', '', '–', '', `≤ 300 ms ${coldMedian(h) <= 300 ? 'met' : 'MISSED'}`]);
-}
+rows.push([`demo cold start${uncompressed}, median of ${coldRuns} (ms)`, fmt(coldMedian()), '–', '', '–', '',
+  `≤ 300 ms ${coldMedian() <= 300 ? 'met' : 'MISSED'}`]);
+const megabytes = (bytes) => `${(bytes / 1e6).toFixed(3)} MB`;
+rows.push(['payload, dist/ gzip -9', megabytes(payload.dist), '–', '', '–', '',
+  `≤ ${megabytes(budget.goalBytes)} ${payload.dist <= budget.goalBytes ? 'met' : 'MISSED'}`]);
 const header = ['', 'ours (tract)', 'ORT', 'ours/ORT', 'ORT, DQ folded', 'ours/folded', 'bar'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r) => `| ${r.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
@@ -251,20 +243,18 @@ console.log(line(header));
 console.log(line(widths.map((w) => '-'.repeat(w))));
 rows.forEach((r) => console.log(line(r)));
 console.log(`Max |ours − ORT| on the same input: dense ${result.difference.dense.toExponential(1)}, conv ${result.difference.conv.toExponential(1)}`);
-const harnessCost = median(cold.dist.playwright.map((c, i) => c.shownMs - cold.dist.bare[i].shownMs));
-console.log(`Playwright's cold start − the bare one's, median of the ${coldRuns} paired differences: ${harnessCost.toFixed(1)} ms`);
-for (const h of Object.keys(harnesses)) {
-  const starts = cold.dist[h];
-  console.log(`Cold starts, ${h} (ms): ${starts.map((c) => c.shownMs.toFixed(0)).join(', ')}; medians of their parts: `
-    + `DOMContentLoaded ${median(starts.map((c) => c.domContentLoadedMs)).toFixed(0)}, `
-    + `worker's load ${median(starts.map((c) => c.workerLoadMs)).toFixed(0)} (wasm init, fetch, tract load), `
-    + `first run ${median(starts.map((c) => c.firstRunMs)).toFixed(1)}; last page said "${starts.at(-1).status}" "${starts.at(-1).timing}"`);
-  if (other) {
-    const differences = starts.map((c, i) => c.shownMs - cold.against[h][i].shownMs);
-    console.log(`  ${opts.against}, interleaved: ${cold.against[h].map((c) => c.shownMs.toFixed(0)).join(', ')}; `
-      + `median ${coldMedian(h, 'against').toFixed(1)} against dist/'s ${coldMedian(h).toFixed(1)}; `
-      + `median of the ${coldRuns} paired differences (dist/ − other) ${median(differences).toFixed(1)} ms`);
-  }
+const starts = cold.dist;
+console.log(`Cold starts (ms): ${starts.map((c) => c.shownMs.toFixed(0)).join(', ')}; medians of their parts: `
+  + `DOMContentLoaded ${median(starts.map((c) => c.domContentLoadedMs)).toFixed(0)}, `
+  + `worker's load ${median(starts.map((c) => c.workerLoadMs)).toFixed(0)} (wasm init, fetch, tract load), `
+  + `first run ${median(starts.map((c) => c.firstRunMs)).toFixed(1)}; last page said "${starts.at(-1).status}" "${starts.at(-1).timing}"`);
+if (other) {
+  const differences = starts.map((c, i) => c.shownMs - cold.against[i].shownMs);
+  console.log(`  ${opts.against}, interleaved: ${cold.against.map((c) => c.shownMs.toFixed(0)).join(', ')}; `
+    + `median ${coldMedian('against').toFixed(1)} against dist/'s ${coldMedian().toFixed(1)}; `
+    + `median of the ${coldRuns} paired differences (dist/ − other) ${median(differences).toFixed(1)} ms`);
+  console.log(`  payload, gzip -9: ${payload.dist} B in dist/, ${payload.against} B in ${opts.against} `
+    + `(${payload.dist - payload.against >= 0 ? '+' : ''}${payload.dist - payload.against} B)`);
 }
 for (const model of models) {
   for (const engine of engines) {
@@ -279,17 +269,17 @@ const writeWhole = (path, text) => {
   renameSync(`${path}.partial`, path);
 };
 if (opts.json) {
-  writeWhole(opts.json, JSON.stringify({ info, chromiumVersion, loadBefore, loadAfter, cold, ...result }, null, 1));
+  writeWhole(opts.json, JSON.stringify({ info, chromiumVersion, loadBefore, loadAfter, cold, payload, ...result }, null, 1));
 }
 if (opts.svg) {
-  const label = { bare: 'bare DevTools pipe', playwright: 'under Playwright' };
-  const chartRows = Object.keys(builds).flatMap((b) => Object.keys(harnesses).map((h) => ({
-    label: b === 'dist' ? label[h] : `${opts.against.split('/').filter(Boolean).at(-1)}: ${label[h]}`,
-    samples: cold[b][h].map((c) => c.shownMs),
-    median: coldMedian(h, b),
-  })));
-  writeWhole(opts.svg, coldStartSvg(chartRows, `Demo cold start: ${coldRuns} fresh browser contexts a row, interleaved`,
-    `bench/browser, headless Chromium ${chromiumVersion}, ${cpus().length} cores, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`));
+  const chartRows = Object.keys(builds).map((b) => ({
+    label: b === 'dist' ? 'dist/' : `${opts.against.split('/').filter(Boolean).at(-1)}/`,
+    samples: cold[b].map((c) => c.shownMs),
+    median: coldMedian(b),
+  }));
+  const interleaved = other ? ', interleaved' : '';
+  writeWhole(opts.svg, coldStartSvg(chartRows, `Demo cold start: ${coldRuns} fresh browser contexts a row${interleaved}`,
+    `bench/browser, headless Chromium ${chromiumVersion} on a bare DevTools pipe, ${cpus().length} cores, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`));
 }
 if (errors.length) console.log(`Page errors: ${errors.join(' | ')}`);
 if (foreign.length) {

@@ -1,6 +1,6 @@
-// The harness whose cold start judges the ≤ 300 ms bar (bench/bare-chromium.mjs) must measure
-// what it says: the shipped page's first reconstruction, and a clear error for a page that
-// breaks or never shows one. No timing is asserted here.
+// bench/browser's one cold-start harness (bench/bare-chromium.mjs), whose figure the ≤ 300 ms bar
+// judges, must measure what it says: the shipped page's first reconstruction, and a clear error
+// for a page that breaks or never shows one. No timing is asserted here.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
