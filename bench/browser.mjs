@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Browser bench: our wasm path (tract) against onnxruntime-web on the same ONNX files, in one
-// headless Chromium session, plus the cold start of the real demo page and the payload. See --help.
+// Browser bench: our wasm path (tract) against onnxruntime-web on the same ONNX files, in
+// headless Chromium, plus the cold start of the real demo page and the payload. See --help.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -127,7 +127,8 @@ if (opts.profile) {
 }
 
 // 1. Cold starts of the demo, each in a fresh browser context (empty HTTP and code cache, like a
-// first visit), on the bare DevTools pipe: the figure a visitor's browser sees, which the bar judges.
+// first visit), on the bare DevTools pipe: the figure a visitor's browser sees, which the bar
+// judges.
 const withParts = (report) => {
   const number = (text, pattern) => Number(text.match(pattern)?.[1] ?? NaN);
   // The page's readouts at that moment split the total: the worker's load of what the first
