@@ -90,7 +90,7 @@ pub struct TrainArgs {
     /// How the ONNX files store weight matrices: `f32`, exactly as trained, or `int8`, with one
     /// scale per output channel: a quarter of the bytes for the page to download. The model
     /// card's error distribution and PSNRs are measured on the files as written.
-    #[arg(long, value_enum, default_value = "f32")]
+    #[arg(long, default_value = "f32", value_parser = weight_format_parser())]
     pub weights: WeightFormat,
 }
 
@@ -160,4 +160,11 @@ pub struct GalleryArgs {
     /// The JSON file to write, e.g. www/gallery.json.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+}
+
+/// Parses `--weights`, listing the formats in `--help` and in the error for an unknown one.
+fn weight_format_parser() -> impl clap::builder::TypedValueParser<Value = WeightFormat> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(WeightFormat::ALL.map(WeightFormat::name))
+        .map(|name| name.parse::<WeightFormat>().expect("every listed name parses"))
 }

@@ -3,7 +3,7 @@
 
 use crate::layers::{Activation, Conv2d, Dense, Layer, Param, Sigmoid};
 use crate::onnx::{WeightFormat, chain_to_onnx};
-use bottleneck::{IMAGE_PIXELS, IMAGE_SIDE, Rng};
+use bottleneck::{CODE_SIZE, IMAGE_PIXELS, IMAGE_SIDE, Rng};
 use ndarray::{Array2, ArrayView2, Axis, concatenate};
 use tract_onnx::pb::ModelProto;
 
@@ -138,7 +138,7 @@ impl Model {
 /// The seed article's dense autoencoder: 784→512→128→10→128→512→784, ELU, linear bottleneck,
 /// sigmoid output.
 fn dense_autoencoder(rng: &mut Rng) -> Model {
-    const WIDTHS: [usize; 4] = [IMAGE_PIXELS, 512, 128, 10];
+    const WIDTHS: [usize; 4] = [IMAGE_PIXELS, 512, 128, CODE_SIZE];
     let mut layers: Vec<Box<dyn Layer>> = Vec::new();
     // Encoder: ELU after every Dense but the last, which is the linear bottleneck.
     for (i, pair) in WIDTHS.windows(2).enumerate() {

@@ -19,9 +19,9 @@ fn max_abs_diff(mut layers: Vec<Box<dyn Layer>>, input: &[usize], output: &[usiz
     let trainer_y = layers.iter_mut().fold(x.clone(), |x, layer| layer.forward(x, false));
 
     let model = chain_to_onnx("chain", WeightFormat::F32, &layers, ("x", input), ("y", output));
-    let runner = OnnxRunner::from_bytes(&model.encode_to_vec()).expect("tract loads the export");
+    let mut runner = OnnxRunner::from_bytes(&model.encode_to_vec()).expect("the runtime loads the export");
     assert_eq!((runner.input_shape(), runner.output_shape()), (input, output));
-    let tract_y = runner.run(x.view()).expect("tract runs the export");
+    let tract_y = runner.run(x.view()).expect("the runtime runs the export");
     assert_eq!(trainer_y.dim(), tract_y.dim());
     trainer_y.iter().zip(&tract_y).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
 }

@@ -1,4 +1,4 @@
-//! The exported ONNX files, loaded back by tract, compute what the trainer computes.
+//! The exported ONNX files, loaded back by the page's runtime, compute what the trainer computes.
 
 use bottleneck::Rng;
 use ndarray::Array2;
@@ -12,7 +12,7 @@ fn max_abs_diff(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
 }
 
 fn runner(model: &Model, part: Part) -> OnnxRunner {
-    OnnxRunner::from_bytes(&model.to_onnx(part, WeightFormat::F32).encode_to_vec()).expect("tract loads the export")
+    OnnxRunner::from_bytes(&model.to_onnx(part, WeightFormat::F32).encode_to_vec()).expect("the runtime loads the export")
 }
 
 #[test]
@@ -21,9 +21,9 @@ fn dense_export_matches_the_trainer_and_splits_cleanly() {
     let mut rng = Rng::new(5);
     let x = Array2::from_shape_simple_fn((17, 784), || rng.uniform());
 
-    let full = runner(&model, Part::Full);
-    let encoder = runner(&model, Part::Encoder);
-    let decoder = runner(&model, Part::Decoder);
+    let mut full = runner(&model, Part::Full);
+    let mut encoder = runner(&model, Part::Encoder);
+    let mut decoder = runner(&model, Part::Decoder);
     assert_eq!((full.input_shape(), full.output_shape()), (&[784][..], &[784][..]));
     assert_eq!((encoder.input_shape(), encoder.output_shape()), (&[784][..], &[10][..]));
     assert_eq!((decoder.input_shape(), decoder.output_shape()), (&[10][..], &[784][..]));
@@ -58,7 +58,7 @@ fn conv_export_matches_the_trainer() {
     let mut model = Model::new(ModelKind::Conv, 4);
     let mut rng = Rng::new(9);
     let x = Array2::from_shape_simple_fn((5, 784), || rng.uniform());
-    let full = runner(&model, Part::Full);
+    let mut full = runner(&model, Part::Full);
     assert_eq!((full.input_shape(), full.output_shape()), (&[1, 28, 28][..], &[1, 28, 28][..]));
     let diff = max_abs_diff(&model.predict(x.view(), 2), &full.run(x.view()).unwrap());
     assert!(diff <= 1e-5, "tract vs trainer: max |Δ| = {diff}");
@@ -77,7 +77,7 @@ fn int8_export_is_a_quarter_of_the_size_and_close_to_the_trainer() {
 
         let mut rng = Rng::new(2);
         let x = Array2::from_shape_simple_fn((6, 784), || rng.uniform());
-        let int8 = OnnxRunner::from_bytes(&int8_bytes).expect("tract loads the int8 export");
+        let mut int8 = OnnxRunner::from_bytes(&int8_bytes).expect("the runtime loads the int8 export");
         let diff = max_abs_diff(&model.predict(x.view(), 3), &int8.run(x.view()).unwrap());
         assert!(diff > 0.0 && diff <= tolerance, "{kind:?}: int8 vs f32: max |Δ| = {diff}");
     }

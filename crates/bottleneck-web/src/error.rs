@@ -1,104 +1,38 @@
-//! The one error type of the crate. Every mistake a page or a user can make (a bad upload, a
-//! wrong-sized buffer, a bad noise spec) comes back as a value: a panic would kill the whole wasm
-//! instance, and with it every model the worker had loaded.
+//! The crate's one error type: what the runtime or the shared crate refused, thrown in JS as an
+//! `Error` whose message says what to fix. A panic would kill the whole wasm instance, and with
+//! it every model the worker had loaded, so every call that can fail returns this instead.
 
 use std::fmt;
 
+use bottleneck_runtime::RuntimeError;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::JsError;
 
 /// What went wrong, worded for the person who uploaded or drew the input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WebError {
-    /// The model file is larger than the page accepts.
-    ModelTooLarge {
-        /// Size of the file in bytes.
-        len: usize,
-        /// Largest accepted size in bytes.
-        max: usize,
-    },
-    /// tract could not read, analyse or optimize the file.
-    UnreadableModel {
-        /// tract's explanation.
-        reason: String,
-    },
-    /// The model reads or writes something other than one of the shapes the page knows.
-    UnsupportedShape {
-        /// What the model declares, e.g. `[N,5] → [N,5]`.
-        found: String,
-    },
-    /// The model uses operators the page does not run.
-    UnsupportedOperators {
-        /// Their ONNX names, each once.
-        found: Vec<String>,
-    },
-    /// An input buffer has the wrong number of values.
-    WrongLength {
-        /// What the buffer is, e.g. "model input".
-        what: &'static str,
-        /// Values required.
-        expected: usize,
-        /// Values given.
-        len: usize,
-    },
-    /// An input holds NaN or infinity.
-    NonFinite {
-        /// What the buffer is, e.g. "model input".
-        what: &'static str,
-        /// Index of the first bad value.
-        index: usize,
-    },
-    /// tract failed while running a model that had loaded.
-    Inference {
-        /// tract's explanation.
-        reason: String,
-    },
-    /// The shared crate rejected an image, a noise spec or a model card.
+    /// The runtime refused a model, or an input to one.
+    Runtime(RuntimeError),
+    /// The shared crate refused an image, a noise spec or a model card.
     Shared(bottleneck::Error),
 }
 
 impl fmt::Display for WebError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WebError::ModelTooLarge { len, max } => write!(
-                f,
-                "the model file is {} MB, larger than the {} MB this page accepts",
-                megabytes(*len),
-                megabytes(*max)
-            ),
-            WebError::UnreadableModel { reason } => {
-                write!(f, "this is not an ONNX model tract can run: {reason}")
-            }
-            WebError::UnsupportedShape { found } => write!(
-                f,
-                "the model maps {found}, but the page runs only {}",
-                crate::model::ModelKind::ALL
-                    .iter()
-                    .map(|kind| kind.signature())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            WebError::UnsupportedOperators { found } => write!(
-                f,
-                "the model uses {}, which this page does not run; it runs {}",
-                found.join(", "),
-                crate::ops::supported().collect::<Vec<_>>().join(", ")
-            ),
-            WebError::WrongLength {
-                what,
-                expected,
-                len,
-            } => write!(f, "the {what} must hold {expected} values, it holds {len}"),
-            WebError::NonFinite { what, index } => {
-                write!(f, "the {what} holds NaN or infinity at index {index}")
-            }
-            WebError::Inference { reason } => write!(f, "the model failed to run: {reason}"),
+            WebError::Runtime(error) => error.fmt(f),
             WebError::Shared(error) => error.fmt(f),
         }
     }
 }
 
 impl std::error::Error for WebError {}
+
+impl From<RuntimeError> for WebError {
+    fn from(error: RuntimeError) -> Self {
+        WebError::Runtime(error)
+    }
+}
 
 impl From<bottleneck::Error> for WebError {
     fn from(error: bottleneck::Error) -> Self {
@@ -119,65 +53,5 @@ pub(crate) fn check_values(
     expected: usize,
     what: &'static str,
 ) -> Result<(), WebError> {
-    if values.len() != expected {
-        return Err(WebError::WrongLength {
-            what,
-            expected,
-            len: values.len(),
-        });
-    }
-    match values.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(WebError::NonFinite { what, index }),
-        None => Ok(()),
-    }
-}
-
-/// Bytes as megabytes with one decimal, for messages.
-fn megabytes(bytes: usize) -> String {
-    format!("{:.1}", bytes as f64 / 1e6)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn check_values_reports_length_then_finiteness() {
-        assert_eq!(check_values(&[0.0, 1.0], 2, "input"), Ok(()));
-        assert_eq!(
-            check_values(&[0.0], 2, "input"),
-            Err(WebError::WrongLength {
-                what: "input",
-                expected: 2,
-                len: 1
-            })
-        );
-        assert_eq!(
-            check_values(&[0.0, f32::INFINITY], 2, "input"),
-            Err(WebError::NonFinite {
-                what: "input",
-                index: 1
-            })
-        );
-    }
-
-    #[test]
-    fn messages_say_what_to_fix() {
-        let too_large = WebError::ModelTooLarge {
-            len: 25_000_000,
-            max: 20_000_000,
-        };
-        assert_eq!(
-            too_large.to_string(),
-            "the model file is 25.0 MB, larger than the 20.0 MB this page accepts"
-        );
-        let shape = WebError::UnsupportedShape {
-            found: "[N,5] → [N,5]".into(),
-        }
-        .to_string();
-        assert!(
-            shape.contains("[N,5] → [N,5]") && shape.contains("[N,1,28,28] → [N,1,28,28]"),
-            "{shape}"
-        );
-    }
+    Ok(bottleneck_runtime::check_values(values, expected, what)?)
 }

@@ -62,7 +62,7 @@ mod tests {
         ));
         assert!(matches!(
             add_noise(&image[1..], "none", 3),
-            Err(WebError::WrongLength { .. })
+            Err(WebError::Runtime(bottleneck_runtime::RuntimeError::WrongLength { .. }))
         ));
     }
 }

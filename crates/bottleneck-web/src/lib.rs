@@ -1,5 +1,6 @@
-//! The browser side of bottleneck: a small wasm-bindgen API that a Web Worker drives. The worker
-//! owns the models; the page only posts drawings and shows the numbers and images that come back.
+//! The browser side of bottleneck: a small wasm-bindgen API over `bottleneck-runtime` that a Web
+//! Worker drives. The worker owns the models; the page only posts drawings and shows the numbers
+//! and images that come back.
 //!
 //! Every function that a page or a user can call wrongly returns a [`WebError`], which JS sees as
 //! a thrown `Error`: a panic would kill the wasm instance and every model in it.
@@ -10,7 +11,6 @@ pub mod anomaly;
 pub mod error;
 pub mod image;
 pub mod model;
-pub mod ops;
 
 pub use anomaly::{AnomalyScale, AnomalyScore};
 pub use error::WebError;

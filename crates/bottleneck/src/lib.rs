@@ -24,3 +24,5 @@ pub use rng::Rng;
 pub const IMAGE_SIDE: usize = 28;
 /// Number of pixels in an MNIST image (28 × 28).
 pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+/// Width of the dense autoencoder's bottleneck: the numbers an image is squeezed into.
+pub const CODE_SIZE: usize = 10;

@@ -1,4 +1,5 @@
-//! `eval`: run an exported model through tract on a test split and print one JSON line.
+//! `eval`: run an exported model through the page's engine (`bottleneck-runtime`) on a test split
+//! and print one JSON line.
 
 use crate::cli::EvalArgs;
 use crate::data::load_dir;
@@ -9,7 +10,7 @@ use bottleneck::{IMAGE_SIDE, NoiseSpec, Rng};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde_json::{Value, json};
 
-/// Images per tract run: large enough to amortise the call, small enough to stay in cache.
+/// Images per run: large enough to amortise the call, small enough to stay in cache.
 const CHUNK: usize = 500;
 
 /// Runs `trainer eval`: prints the report as one JSON line.
@@ -21,7 +22,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
 /// The evaluation report: `val_mse`, `error_percentiles` and, with anomalies, the AUROCs for an
 /// anomaly detector; `val_bce` and PSNRs for a denoiser.
 pub fn evaluate(args: &EvalArgs) -> Result<Value> {
-    let runner = OnnxRunner::from_path(&args.model)?;
+    let mut runner = OnnxRunner::from_path(&args.model)?;
     let data = load_dir(&args.data)?;
     let x = data.test.images.as_array();
     if runner.input_shape().iter().product::<usize>() != x.ncols() || runner.output_shape() != runner.input_shape() {
@@ -31,9 +32,9 @@ pub fn evaluate(args: &EvalArgs) -> Result<Value> {
         );
     }
     if runner.input_shape().len() == 3 {
-        return evaluate_denoiser(args, &runner, x, &data.name);
+        return evaluate_denoiser(args, &mut runner, x, &data.name);
     }
-    let y = reconstruct(&runner, x)?;
+    let y = reconstruct(&mut runner, x)?;
     let errors = row_errors(x, y.view());
     let mut sorted = errors.clone();
     sorted.sort_by(f32::total_cmp);
@@ -54,9 +55,9 @@ pub fn evaluate(args: &EvalArgs) -> Result<Value> {
     if let Some(dir) = &args.anomalies {
         let outliers = load_dir(dir)?;
         let ox = outliers.test.images.as_array();
-        let anomaly_errors = row_errors(ox, reconstruct(&runner, ox)?.view());
+        let anomaly_errors = row_errors(ox, reconstruct(&mut runner, ox)?.view());
         let noise = uniform_noise(x.nrows(), x.ncols(), args.seed);
-        let noise_errors = row_errors(noise.view(), reconstruct(&runner, noise.view())?.view());
+        let noise_errors = row_errors(noise.view(), reconstruct(&mut runner, noise.view())?.view());
         report["anomalies"] = json!(outliers.name);
         report["auroc_vs_anomalies"] = json!(auroc(&errors, &anomaly_errors));
         report["auroc_vs_noise"] = json!(auroc(&errors, &noise_errors));
@@ -65,7 +66,7 @@ pub fn evaluate(args: &EvalArgs) -> Result<Value> {
 }
 
 /// The denoiser's figures: BCE against the clean images, and PSNR of the noisy and denoised images.
-fn evaluate_denoiser(args: &EvalArgs, runner: &OnnxRunner, clean: ArrayView2<f32>, data: &str) -> Result<Value> {
+fn evaluate_denoiser(args: &EvalArgs, runner: &mut OnnxRunner, clean: ArrayView2<f32>, data: &str) -> Result<Value> {
     if args.anomalies.is_some() {
         bail!("--anomalies scores an anomaly detector (dense.onnx); {} is a denoiser", args.model.display());
     }
@@ -103,7 +104,7 @@ fn contiguous<'a>(x: ArrayView2<'a, f32>) -> &'a [f32] {
 }
 
 /// The model's output for every row, in chunks.
-pub fn reconstruct(runner: &OnnxRunner, x: ArrayView2<f32>) -> Result<Array2<f32>> {
+pub fn reconstruct(runner: &mut OnnxRunner, x: ArrayView2<f32>) -> Result<Array2<f32>> {
     let mut out = Array2::zeros(x.raw_dim());
     for (input, mut output) in x.axis_chunks_iter(Axis(0), CHUNK).zip(out.axis_chunks_iter_mut(Axis(0), CHUNK)) {
         output.assign(&runner.run(input)?);

@@ -57,7 +57,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let full_onnx = model.to_onnx(Part::Full, args.weights).encode_to_vec();
     // The card describes the file that ships, run by the engine the page uses: with int8 weights
     // its outputs differ from the trained model's.
-    let outputs = reconstruct(&OnnxRunner::from_bytes(&full_onnx)?, val_inputs.view())?;
+    let outputs = reconstruct(&mut OnnxRunner::from_bytes(&full_onnx)?, val_inputs.view())?;
     let last = history.last().expect("at least one epoch");
     let card = ModelCard {
         model: recipe.model.name().into(),

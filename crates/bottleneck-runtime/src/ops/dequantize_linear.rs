@@ -83,8 +83,8 @@ fn dequantized(
         );
         shape[axis + 1..].iter().product()
     };
-    // Written in place: collecting into a Vec and then into a tensor copied the dense model's
-    // 3.6 MB of weights once more, which cost 1-5 ms a matrix on a cold page.
+    // Written in place: collecting into a Vec and then into a tensor would copy every weight
+    // once more while the page waits for its first result.
     let mut floats = Tensor::zero::<f32>(values.shape())?;
     widen_into(
         floats.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
@@ -108,9 +108,9 @@ fn widen_into(
 ) -> TractResult<()> {
     let plain = tensor.try_as_plain_ram()?;
     match tensor.datum_type() {
-        // tract's general cast handles every pair of types in one large function: on the dense
-        // model's 0.9 M weights it ran long enough for the browser to spend 58 ms optimizing
-        // it, on a cold page. The types the trainer stores are widened here instead.
+        // tract's general cast handles every pair of types in one large function, which on a
+        // cold page the browser would compile and optimize while the page waits. The types the
+        // trainer stores are widened here instead.
         DatumType::I8 => widen_slice(out, plain.as_slice::<i8>()?, inner, scale, zero_point),
         DatumType::U8 => widen_slice(out, plain.as_slice::<u8>()?, inner, scale, zero_point),
         DatumType::F32 => widen_slice(out, plain.as_slice::<f32>()?, inner, scale, zero_point),

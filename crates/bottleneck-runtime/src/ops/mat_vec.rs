@@ -1,6 +1,6 @@
 //! A dense layer's product, `x·W + b`, with its weights and bias stored: how the dense
 //! autoencoder's Gemm nodes run. tract wires a Gemm as an EinSum that its optimizer turns into a
-//! packed matrix product, and on a cold page that optimizing was a third of the dense model's
+//! packed matrix product, and on a cold page that optimizing is a large part of the dense model's
 //! load, most of it the browser compiling tract's code on first call. Row by row, the product is
 //! a weighted sum of W's rows, as the one-channel convolution (direct_conv) sums its taps.
 
@@ -12,9 +12,8 @@ use super::{BLOCK, Tap, add_taps};
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub struct MatVec {
     /// The `[K, N]` weights by blocks of [`BLOCK`] columns (the last one narrower when N is not
-    /// a multiple): block after block, each `[K, width]` row-major. Each block is then one
-    /// stream through memory; reading the columns out of `[K, N]` rows made the dense model's run
-    /// slower than tract's (1.02× onnxruntime-web against 0.84–0.90×).
+    /// a multiple): block after block, each `[K, width]` row-major, so that each block is one
+    /// stream through memory.
     blocks: Arc<Tensor>,
     /// `[N]`, f32.
     bias: Arc<Tensor>,
@@ -45,8 +44,8 @@ impl MatVec {
         };
         let weights = weights.try_as_plain_ram().ok()?;
         let weights = weights.as_slice::<f32>().ok()?;
-        // Written in place, as DequantizeLinear writes the weights: a copy of 3.6 MB costs
-        // milliseconds on a cold page.
+        // Written in place, as DequantizeLinear writes the weights: a copy would cost the cold
+        // page its time.
         let mut blocks = Tensor::zero::<f32>(&[k * n]).ok()?;
         let mut plain = blocks.try_as_plain_ram_mut().ok()?;
         let mut unfilled = plain.as_slice_mut::<f32>().ok()?;

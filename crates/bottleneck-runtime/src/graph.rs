@@ -1,12 +1,9 @@
-//! An ONNX graph wired straight into tract's typed graph, node by node, for a batch of one.
+//! An ONNX graph wired straight into tract's typed graph, node by node, for a fixed batch size.
 //!
 //! tract-onnx would first build an inference graph and solve its shape rules, then translate it
-//! to a typed graph and bind the batch size. Every shape here is known from the declared input,
-//! so that work, and the code it runs, is skipped. On a cold page, where the browser compiles
-//! each wasm function the first time it runs, loading the dense model compiled 1,334 functions
-//! instead of 1,771 (Chromium traces; 1,145 once `model.rs` also skipped tract's declutter
-//! passes), and took 68–87 ms instead of 149–181 together with the widening in
-//! `dequantize_linear`.
+//! to a typed graph and bind the batch size. Every shape here is known from the declared input
+//! and the batch size, so that work, and the code it runs (which a cold page would have to
+//! compile first), is skipped.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,11 +15,11 @@ use tract_onnx::pb::{ModelProto, NodeProto, TensorProto, ValueInfoProto};
 use tract_onnx::tensor::load_tensor;
 use tract_onnx::tract_hir::internal::*;
 
-use super::{Node, OPERATORS};
+use crate::ops::{Node, OPERATORS};
 
-/// The typed graph of `model` with every input's batch dimension bound to 1. Errors name the
-/// node or value at fault; operators the page does not run must have been refused before.
-pub fn typed_model(model: &ModelProto) -> TractResult<TypedModel> {
+/// The typed graph of `model` with every input's batch dimension bound to `batch`. Errors name
+/// the node or value at fault; operators the page does not run must have been refused before.
+pub fn typed_model(model: &ModelProto, batch: usize) -> TractResult<TypedModel> {
     let graph = model.graph.as_ref().context("the file holds no graph")?;
     let opset = model
         .opset_import
@@ -42,7 +39,7 @@ pub fn typed_model(model: &ModelProto) -> TractResult<TypedModel> {
         .iter()
         .filter(|input| !weights.contains_key(input.name.as_str()))
     {
-        let source = typed.add_source(&input.name, input_fact(input)?)?;
+        let source = typed.add_source(&input.name, input_fact(input, batch)?)?;
         values.insert(&input.name, source);
     }
     let mut names = HashSet::new();
@@ -122,9 +119,9 @@ fn value<'g>(
     Ok(outlet)
 }
 
-/// A graph input as tract's typed fact: f32, its declared shape with the batch (its first
-/// dimension, named or fixed) bound to 1, every other dimension a fixed size.
-fn input_fact(input: &ValueInfoProto) -> TractResult<TypedFact> {
+/// A graph input as tract's typed fact: f32, its declared shape with a named first (batch)
+/// dimension bound to `batch`, every other dimension a fixed size.
+fn input_fact(input: &ValueInfoProto, batch: usize) -> TractResult<TypedFact> {
     let Some(Value::TensorType(tensor)) = input.r#type.as_ref().and_then(|t| t.value.as_ref())
     else {
         bail!("the input {} is not declared as a tensor", input.name);
@@ -145,7 +142,7 @@ fn input_fact(input: &ValueInfoProto) -> TractResult<TypedFact> {
         .map(|(axis, dim)| match (axis, &dim.value) {
             (_, Some(dimension::Value::DimValue(size))) => usize::try_from(*size)
                 .with_context(|| format!("the input {} has a negative size", input.name)),
-            (0, _) => Ok(1),
+            (0, _) => Ok(batch),
             _ => bail!(
                 "the input {} has no fixed size on axis {axis}, which the page needs",
                 input.name

@@ -1,8 +1,8 @@
 //! Convolutions to one output channel, computed directly: the denoiser's last layer (32 → 1
 //! channels, 3×3, on 28×28). tract lowers every convolution to an im2col packing and a matrix
 //! product in 8×8 tiles: with one output channel the tiles compute eight rows for one, and the
-//! im2col is the largest of the model. That layer was a third of the denoiser's time in the
-//! browser. (Its first layer, 1 → 32 channels, measured slower this way than tract's.)
+//! im2col is the largest of the model. The first layer (1 → 32 channels) stays tract's: computed
+//! this way it was slower (bench/README.md).
 
 use tract_onnx::tract_hir::internal::*;
 

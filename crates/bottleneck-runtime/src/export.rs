@@ -1,5 +1,6 @@
-//! A small builder over `tract_onnx::pb`: layers append their nodes and weights to it, and it closes
-//! the graph into a `ModelProto` with a symbolic batch dimension.
+//! A small builder over `tract_onnx::pb`: the trainer's layers append their nodes and weights to
+//! it, and it closes the graph into a `ModelProto` with a symbolic batch dimension. It lives
+//! beside the runtime so that the runtime's tests build the models they load.
 
 use tract_onnx::pb::{
     self, attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension,
@@ -12,7 +13,7 @@ pub const OPSET: i64 = 13;
 const BATCH_DIM: &str = "N";
 
 /// How weight matrices are stored in the exported file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum WeightFormat {
     /// 32-bit floats: exactly the trained weights.
     #[default]
@@ -23,12 +24,27 @@ pub enum WeightFormat {
 }
 
 impl WeightFormat {
+    /// Every format, in the order the CLI lists them.
+    pub const ALL: [WeightFormat; 2] = [WeightFormat::F32, WeightFormat::Int8];
+
     /// The name the CLI and the model card use.
     pub fn name(self) -> &'static str {
         match self {
             WeightFormat::F32 => "f32",
             WeightFormat::Int8 => "int8",
         }
+    }
+}
+
+impl std::str::FromStr for WeightFormat {
+    type Err = String;
+
+    /// The format called `name`, as [`WeightFormat::name`] spells it.
+    fn from_str(name: &str) -> Result<WeightFormat, String> {
+        WeightFormat::ALL
+            .into_iter()
+            .find(|format| format.name() == name)
+            .ok_or_else(|| format!("unknown weight format {name:?}: use f32 or int8"))
     }
 }
 
