@@ -1,26 +1,42 @@
-// The worker owns the wasm module and the models; the page posts drawings and gets images and
-// numbers back, so inference never blocks drawing. All model logic is in Rust (bottleneck-web).
+// @ts-check
+// The model worker owns the wasm module and the models; the page posts drawings and gets images
+// and numbers back (the messages are in protocol.js), so inference never blocks drawing. All
+// model logic is in Rust (bottleneck-web).
 import {
   initSync, AutoencoderModel, AnomalyScale, ModelKind, preprocess, addNoise,
 } from './bottleneck-web.js';
+import { fetchOk } from './fetch-ok.js';
 
+/** @typedef {import('./protocol.js').WorkerRequest} WorkerRequest */
+/** @typedef {import('./protocol.js').WorkerReply} WorkerReply */
+
+/** @type {AutoencoderModel | null} */
 let dense = null;
+/** @type {AutoencoderModel | null} */
 let conv = null;
+/** @type {AnomalyScale | null} */
 let scale = null;
-
-async function fetchBytes(path) {
-  const response = await fetch(path);
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
-}
 
 // Whether the denoiser still has to be loaded, once the first reconstruction is on its way.
 let convToLoad = false;
 
-// The page has already downloaded the wasm module, the dense model and its card while this
-// worker was starting (see index.html); here they are put together. The dense model
-// answers first: the denoiser is prepared after the first reconstruction (loading it before
-// delayed that by 50–100 ms on a cold page) and announced with a `conv` message.
+/** @param {WorkerReply} message */
+function reply(message) {
+  self.postMessage(message);
+}
+
+/** @param {unknown} error */
+function messageOf(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Puts together the wasm module, the dense model and its card, which the page downloaded while
+ * this worker was starting. The dense model answers first: loading the denoiser would delay the
+ * first reconstruction, so it is loaded after it and announced with a `conv` message.
+ * @param {import('./protocol.js').LoadRequest} request
+ * @returns {Promise<import('./protocol.js').ReadyReply>}
+ */
 async function load({ wasm, available, dense: denseBlob, card }) {
   const [module, denseBytes] = await Promise.all([compile(wasm), denseBlob.arrayBuffer()]);
   // Synchronous, as workers may: the module is compiled already, and the async form would
@@ -37,10 +53,13 @@ async function load({ wasm, available, dense: denseBlob, card }) {
   };
 }
 
-// Compiles the wasm module while reading it from its blob, here rather than in the page: there
-// the page's main thread had to read every byte as it arrived, between parsing, styling and
-// running app.js. In cold starts interleaved with the build before, the median of the paired
-// differences was −15, −13 and −6 ms (40, 30 and 40 pairs).
+/**
+ * Compiles the wasm module while reading it from its blob, here rather than in the page, whose
+ * main thread would have to read every byte as it arrives, between parsing, styling and running
+ * the page's scripts.
+ * @param {Blob} wasm
+ * @returns {Promise<WebAssembly.Module>}
+ */
 async function compile(wasm) {
   return WebAssembly.compileStreaming(
     new Response(wasm, { headers: { 'content-type': 'application/wasm' } }),
@@ -52,23 +71,29 @@ async function loadConv() {
   const started = performance.now();
   let message = '';
   try {
-    conv = AutoencoderModel.load(await fetchBytes('models/conv.onnx'));
+    const response = await fetchOk('models/conv.onnx');
+    conv = AutoencoderModel.load(new Uint8Array(await response.arrayBuffer()));
   } catch (error) {
-    message = `The denoiser could not be loaded: ${error.message}`;
+    message = `The denoiser could not be loaded: ${messageOf(error)}`;
   }
-  self.postMessage({ type: 'conv', message, loadMs: performance.now() - started });
+  reply({ type: 'conv', message, loadMs: performance.now() - started });
 }
 
-// The input is either ink from the drawing pad, preprocessed MNIST-style here, or a gallery
-// image that is already a 28×28 model input.
-function infer({ ink, width, height, image, noise, seed }) {
+/**
+ * Runs both models on ink from the drawing pad, preprocessed MNIST-style here, or on an image
+ * that is already a 28×28 model input.
+ * @param {import('./protocol.js').InferRequest} request
+ * @returns {import('./protocol.js').ResultReply}
+ */
+function infer(request) {
+  if (!dense || !scale) throw new Error('the models are not loaded yet');
   if (convToLoad) {
     convToLoad = false;
     // A task of its own: it runs after this answer has been posted.
     setTimeout(loadConv);
   }
-  const input = image ?? preprocess(ink, width, height);
-  const noisy = addNoise(input, noise, BigInt(seed));
+  const input = 'image' in request ? request.image : preprocess(request.ink, request.width, request.height);
+  const noisy = addNoise(input, request.noise, BigInt(request.seed));
   let started = performance.now();
   const reconstruction = dense.run(input);
   const denseMs = performance.now() - started;
@@ -90,11 +115,15 @@ function infer({ ink, width, height, image, noise, seed }) {
   };
 }
 
-// Replaces the model of the uploaded kind; a file that fails leaves the current models in place.
+/**
+ * Replaces the model of the uploaded kind; a file that fails leaves the current models in place.
+ * @param {import('./protocol.js').UploadRequest} request
+ * @returns {import('./protocol.js').UploadedReply}
+ */
 function upload({ name, bytes }) {
   const model = AutoencoderModel.load(new Uint8Array(bytes));
   if (model.kind === ModelKind.Reconstruct) {
-    dense.free();
+    dense?.free();
     dense = model;
     return { type: 'uploaded', message: `Now using ${name} as the dense autoencoder.` };
   }
@@ -108,17 +137,29 @@ function upload({ name, bytes }) {
   throw new Error(`${name} is only the ${half} half of an autoencoder; the page needs a whole one`);
 }
 
-const handlers = { load, infer, upload };
+/**
+ * @param {WorkerRequest} request
+ * @returns {Promise<WorkerReply>}
+ */
+async function answer(request) {
+  switch (request.type) {
+    case 'load': return load(request);
+    case 'infer': return infer(request);
+    case 'upload': return upload(request);
+  }
+}
 
-self.onmessage = async ({ data }) => {
+self.onmessage = async (event) => {
+  /** @type {WorkerRequest} */
+  const request = event.data;
   try {
-    self.postMessage(await handlers[data.type](data));
+    reply(await answer(request));
   } catch (error) {
     // A RuntimeError means the wasm instance trapped (a bug): the page must restart the worker.
-    self.postMessage({
+    reply({
       type: 'failed',
-      request: data.type,
-      message: error?.message ?? String(error),
+      request: request.type,
+      message: messageOf(error),
       fatal: error instanceof WebAssembly.RuntimeError,
     });
   }

@@ -1,0 +1,13 @@
+// @ts-check
+// The one way the page and the model worker fetch their files.
+
+/**
+ * Fetches `path`, failing with the path and the HTTP status unless the server answers 2xx.
+ * @param {string} path
+ * @returns {Promise<Response>}
+ */
+export async function fetchOk(path) {
+  const response = await fetch(path);
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response;
+}

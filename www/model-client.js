@@ -1,0 +1,233 @@
+// @ts-check
+// The page's side of the model worker (worker.js): starts it with the downloads it needs, restarts
+// it when it fails or stops answering, and sends it one inference at a time, the latest first.
+import { fetchOk } from './fetch-ok.js';
+
+/** @typedef {import('./protocol.js').InferRequest} InferRequest */
+/** @typedef {import('./protocol.js').LoadRequest} LoadRequest */
+/** @typedef {import('./protocol.js').ResultReply} ResultReply */
+/** @typedef {import('./protocol.js').WorkerReply} WorkerReply */
+
+// A worker that stops answering (closed, or stuck in a loop) is replaced: every request after
+// the first load, which may be a slow download, must be answered within this time.
+const ANSWER_TIMEOUT_MS = 5000;
+
+// A worker that cannot even start (say its wasm failed to download) would otherwise be restarted
+// forever; after this many failures in a row the client stops and says so.
+const MAX_RESTARTS = 3;
+
+/**
+ * The first worker, with what it did before the client took it over (`failed`, `replies`), and
+ * the downloads every worker gets, fetched once for the page's life.
+ * @typedef {{ worker: Worker, startedMs: number, failed: boolean, replies: WorkerReply[],
+ *   downloads: Promise<LoadRequest> }} EarlyStart
+ */
+
+/** @type {EarlyStart | null} */
+let earlyStart = null;
+
+const newModelWorker = () => new Worker('worker.js', { type: 'module' });
+
+/** @returns {Promise<LoadRequest>} */
+function downloadModels() {
+  // The wasm module and the dense model are taken as blobs, which the browser fills off the
+  // page's main thread; the worker reads and compiles them.
+  /** @param {string} path */
+  const blobOf = (path) => fetchOk(path).then((response) => response.blob());
+  return Promise.all([
+    blobOf('bottleneck-web_bg.wasm'),
+    fetchOk('models/index.json').then((response) => response.json()),
+    blobOf('models/dense.onnx'),
+    fetchOk('models/dense.json').then((response) => response.text()),
+  ]).then(([wasm, available, dense, card]) => ({ type: 'load', wasm, available, dense, card }));
+}
+
+/** Starts the model worker and its downloads, once per page, for the client to take over. */
+export function startModelWorker() {
+  if (earlyStart) return earlyStart;
+  const worker = newModelWorker();
+  /** @type {EarlyStart} */
+  const start = { worker, startedMs: performance.now(), failed: false, replies: [], downloads: downloadModels() };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    start.failed = true;
+  };
+  worker.onmessage = ({ data }) => start.replies.push(data);
+  // A failed download is reported by the client.
+  start.downloads.then((load) => worker.postMessage(load), () => {});
+  earlyStart = start;
+  return start;
+}
+
+/**
+ * What the client tells the page, besides the answers its requests resolve to: `ready` for each
+ * worker that has loaded the models (`restarted` when one had stopped before it), `convLoaded`
+ * when the denoiser is loaded or could not be, `failed` when loading or an inference failed,
+ * `stopped` when the worker crashed or stopped answering (`restarting` false when it keeps
+ * failing), `downloadFailed` when the downloads failed.
+ * @typedef {object} ModelEvents
+ * @property {(ready: import('./protocol.js').ReadyReply & { loadMs: number, restarted: boolean }) => void} ready
+ * @property {(conv: import('./protocol.js').ConvReply) => void} convLoaded
+ * @property {(message: string) => void} failed
+ * @property {(restarting: boolean) => void} stopped
+ * @property {(message: string) => void} downloadFailed
+ */
+
+/**
+ * Makes the page's one client of the model worker, which tells the page through `events`.
+ * @param {ModelEvents} events
+ */
+export function createModelClient(events) {
+  /** @type {Worker} */
+  let worker;
+  /** @type {Promise<LoadRequest>} */
+  let downloads;
+  let startedMs = 0;
+  let ready = false;
+  let restarts = 0;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let watchdog;
+  /** @typedef {{ request: () => InferRequest, resolve: (result: ResultReply | null) => void }} Inference */
+  /** @type {Inference | null} */
+  let inFlight = null;
+  /** @type {Inference | null} */
+  let next = null;
+  /** @type {{ resolve: (message: string) => void, reject: (error: Error) => void }[]} */
+  let uploads = [];
+
+  /**
+   * @param {import('./protocol.js').WorkerRequest} request
+   * @param {Transferable[]} [transfer]
+   */
+  function send(request, transfer = []) {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(restart, ANSWER_TIMEOUT_MS);
+    worker.postMessage(request, transfer);
+  }
+
+  /** @param {Inference} inference */
+  function sendInference(inference) {
+    inFlight = inference;
+    const request = inference.request();
+    send(request, 'ink' in request ? [request.ink.buffer] : []);
+  }
+
+  /** @param {ResultReply | null} result */
+  function inferenceDone(result) {
+    inFlight?.resolve(result);
+    inFlight = null;
+    const queued = next;
+    next = null;
+    if (queued) sendInference(queued);
+  }
+
+  /** @param {WorkerReply} reply */
+  function handle(reply) {
+    // `conv` is news the worker sends unasked, not an answer.
+    if (reply.type !== 'conv') clearTimeout(watchdog);
+    switch (reply.type) {
+      case 'ready': {
+        const restarted = restarts > 0;
+        restarts = 0;
+        ready = true;
+        events.ready({ ...reply, loadMs: performance.now() - startedMs, restarted });
+        break;
+      }
+      case 'conv':
+        events.convLoaded(reply);
+        break;
+      case 'result':
+        inferenceDone(reply);
+        break;
+      case 'uploaded':
+        uploads.shift()?.resolve(reply.message);
+        break;
+      case 'failed':
+        if (reply.request === 'upload') uploads.shift()?.reject(new Error(reply.message));
+        else events.failed(reply.message);
+        if (reply.fatal) restart();
+        else if (reply.request === 'infer') inferenceDone(null);
+        break;
+    }
+  }
+
+  /**
+   * Starts a worker, or takes over `early`, which has been sent the downloads already.
+   * @param {EarlyStart | null} early
+   */
+  function startWorker(early) {
+    const started = early?.worker ?? newModelWorker();
+    worker = started;
+    startedMs = early?.startedMs ?? performance.now();
+    started.onmessage = ({ data }) => handle(data);
+    // A worker that fails to start or crashes is replaced, so the page never hangs.
+    started.onerror = (event) => {
+      event.preventDefault();
+      restart();
+    };
+    if (early?.failed) {
+      restart();
+      return;
+    }
+    early?.replies.splice(0).forEach(handle);
+    downloads.then(
+      (load) => { if (!early) started.postMessage(load); },
+      (error) => events.downloadFailed(error.message),
+    );
+  }
+
+  function restart() {
+    clearTimeout(watchdog);
+    worker.terminate();
+    ready = false;
+    inFlight?.resolve(null);
+    next?.resolve(null);
+    inFlight = null;
+    next = null;
+    for (const upload of uploads) upload.reject(new Error('the model worker stopped before answering'));
+    uploads = [];
+    restarts += 1;
+    events.stopped(restarts <= MAX_RESTARTS);
+    if (restarts <= MAX_RESTARTS) startWorker(null);
+  }
+
+  return {
+    /** Takes over the worker startModelWorker started, replaying its answers; events start here. */
+    start() {
+      const early = startModelWorker();
+      downloads = early.downloads;
+      startWorker(early);
+    },
+    /**
+     * Asks for an inference, built by `request` when it is sent: at once, or after the one in
+     * flight if no later one is asked for meanwhile. Null when not sent, failed or cut short.
+     * @param {() => InferRequest} request
+     * @returns {Promise<ResultReply | null>}
+     */
+    infer(request) {
+      return new Promise((resolve) => {
+        if (inFlight) {
+          next?.resolve(null);
+          next = { request, resolve };
+        } else if (ready) {
+          sendInference({ request, resolve });
+        } else {
+          resolve(null);
+        }
+      });
+    },
+    /**
+     * Replaces the dense model or the denoiser by the ONNX file `bytes`; resolves to what it
+     * replaced, rejects with why not.
+     * @param {string} name
+     * @param {ArrayBuffer} bytes
+     * @returns {Promise<string>}
+     */
+    upload(name, bytes) {
+      return new Promise((resolve, reject) => {
+        uploads.push({ resolve, reject });
+        send({ type: 'upload', name, bytes }, [bytes]);
+      });
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// @ts-check
+// The drawing pad: strokes drawn with mouse, finger or pen, undo, or an image (a gallery example)
+// shown in their place; and what it shows, as the models take it.
+import { IMAGE_SIDE, imageCanvas } from './grey-image.js';
+
+/**
+ * `brushWidth` gives the next stroke's width; `onChange` follows every change of what the pad
+ * shows, `onImageDropped` a return from a shown image to the strokes (a stroke, undo or clear).
+ * @typedef {{ brushWidth: () => number, onChange: () => void, onImageDropped: () => void }} PadOptions
+ */
+
+/**
+ * Makes `canvas` a drawing pad, white on black.
+ * @param {HTMLCanvasElement} canvas
+ * @param {PadOptions} options
+ */
+export function createDrawingPad(canvas, { brushWidth, onChange, onImageDropped }) {
+  const context = /** @type {CanvasRenderingContext2D} */ (
+    canvas.getContext('2d', { willReadFrequently: true }));
+  // Strokes are kept so undo can redraw all but the last one.
+  /** @type {{ width: number, points: [number, number][] }[]} */
+  const strokes = [];
+  /** @type {Float32Array | null} */
+  let shownImage = null;
+
+  function redraw() {
+    context.fillStyle = '#000';
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    if (shownImage) {
+      context.imageSmoothingEnabled = false;
+      context.drawImage(imageCanvas(shownImage), 0, 0, canvas.width, canvas.height);
+      return;
+    }
+    context.strokeStyle = '#fff';
+    context.lineCap = 'round';
+    context.lineJoin = 'round';
+    for (const stroke of strokes) {
+      context.lineWidth = stroke.width;
+      context.beginPath();
+      stroke.points.forEach(([x, y], i) => (i ? context.lineTo(x, y) : context.moveTo(x, y)));
+      // A single click is a dot: a zero-length line with round caps.
+      if (stroke.points.length === 1) context.lineTo(...stroke.points[0]);
+      context.stroke();
+    }
+  }
+
+  /**
+   * Shows `image` in place of the strokes, or the strokes for null, and tells the page.
+   * @param {Float32Array | null} image
+   */
+  function show(image) {
+    const dropped = shownImage !== null && image === null;
+    shownImage = image;
+    redraw();
+    if (dropped) onImageDropped();
+    onChange();
+  }
+
+  /**
+   * @param {PointerEvent} event
+   * @returns {[number, number]}
+   */
+  function padPoint(event) {
+    const box = canvas.getBoundingClientRect();
+    return [(event.clientX - box.left) * (canvas.width / box.width),
+      (event.clientY - box.top) * (canvas.height / box.height)];
+  }
+
+  canvas.addEventListener('pointerdown', (event) => {
+    canvas.setPointerCapture(event.pointerId);
+    strokes.push({ width: brushWidth(), points: [padPoint(event)] });
+    show(null);
+  });
+  canvas.addEventListener('pointermove', (event) => {
+    if (!canvas.hasPointerCapture(event.pointerId)) return;
+    strokes[strokes.length - 1].points.push(padPoint(event));
+    redraw();
+    onChange();
+  });
+  canvas.addEventListener('pointerup', () => onChange());
+  redraw();
+
+  return {
+    /** Removes the last stroke, and any image shown. */
+    undo() {
+      strokes.pop();
+      show(null);
+    },
+    /** Removes every stroke, and any image shown. */
+    clear() {
+      strokes.length = 0;
+      show(null);
+    },
+    /**
+     * Shows a 28×28 image (784 values in [0, 1]) in place of the strokes, which it removes.
+     * @param {Float32Array} image
+     */
+    showImage(image) {
+      strokes.length = 0;
+      show(image);
+    },
+    /**
+     * What the pad shows, as the models take it.
+     * @returns {import('./protocol.js').ModelInput}
+     */
+    modelInput() {
+      // A shown image is a model input already, and so is an empty pad: it preprocesses to a
+      // blank image. That is the first request of every visit, which then skips reading the pad.
+      if (shownImage) return { image: shownImage };
+      if (strokes.length === 0) return { image: new Float32Array(IMAGE_SIDE * IMAGE_SIDE) };
+      const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+      const ink = new Float32Array(canvas.width * canvas.height);
+      for (let i = 0; i < ink.length; i += 1) ink[i] = pixels[i * 4] / 255;
+      return { ink, width: canvas.width, height: canvas.height };
+    },
+  };
+}

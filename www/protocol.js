@@ -1,0 +1,99 @@
+// @ts-check
+// The messages between the page (model-client.js) and the model worker (worker.js), as types
+// both sides check against. Types only: nothing imports this file at run time, so the page does
+// not ship it.
+
+/**
+ * The first request to a worker: what it needs to answer, downloaded by the page once for the
+ * page's life and sent to every worker it starts.
+ * @typedef {object} LoadRequest
+ * @property {'load'} type
+ * @property {Blob} wasm  the wasm module, bottleneck-web_bg.wasm
+ * @property {string[]} available  the model files models/index.json lists
+ * @property {Blob} dense  the dense autoencoder, models/dense.onnx
+ * @property {string} card  the dense model's card, models/dense.json
+ */
+
+/**
+ * What the models run on: ink from the drawing pad (one value in [0, 1] per pad pixel, row by row),
+ * which the worker preprocesses MNIST-style, or an image that is already a 28×28 model input.
+ * @typedef {{ ink: Float32Array, width: number, height: number } | { image: Float32Array }} ModelInput
+ */
+
+/**
+ * Runs both models on an input, with noise `noise` (a spec such as `gaussian:0.50`) drawn from
+ * `seed` for the denoiser.
+ * @typedef {ModelInput & { type: 'infer', noise: string, seed: number }} InferRequest
+ */
+
+/**
+ * Replaces the dense model or the denoiser, whichever kind the ONNX file `bytes` turns out to be.
+ * @typedef {object} UploadRequest
+ * @property {'upload'} type
+ * @property {string} name  the file's name, for the answer's message
+ * @property {ArrayBuffer} bytes
+ */
+
+/** @typedef {LoadRequest | InferRequest | UploadRequest} WorkerRequest */
+
+/**
+ * The validation errors of the dense model card, as a histogram of equal bins from `lo` to `hi`.
+ * @typedef {{ counts: Uint32Array, lo: number, hi: number }} Histogram
+ */
+
+/**
+ * The answer to `load`: the dense model is ready.
+ * @typedef {object} ReadyReply
+ * @property {'ready'} type
+ * @property {string} convMessage  what to say about the denoiser until its `conv` message comes
+ * @property {Histogram} histogram
+ */
+
+/**
+ * News the worker sends unasked, once, after its first result: the denoiser is loaded, or why not.
+ * @typedef {object} ConvReply
+ * @property {'conv'} type
+ * @property {string} message  empty when the denoiser is loaded, else why it is not
+ * @property {number} loadMs  the time it took, download included
+ */
+
+/**
+ * An anomaly score: the input's reconstruction error placed on the validation errors.
+ * @typedef {object} Score
+ * @property {number} error  the L2 norm of input − reconstruction
+ * @property {number} percentile  the share (0 to 100) of validation digits that rebuilt at least this well
+ * @property {boolean} unusual  whether the error is beyond what 99 % of validation digits reach
+ */
+
+/**
+ * The answer to `infer`: every image as 784 values in [0, 1], the score and the run times.
+ * @typedef {object} ResultReply
+ * @property {'result'} type
+ * @property {Float32Array} input  the 28×28 model input
+ * @property {Float32Array} noisy  the input with noise, as the denoiser gets it
+ * @property {Float32Array} reconstruction  the dense model's rebuild of the input
+ * @property {Float32Array | null} denoised  the denoiser's output, null while it is not loaded
+ * @property {Score} score
+ * @property {number} denseMs
+ * @property {number | null} convMs  null while the denoiser is not loaded
+ */
+
+/**
+ * The answer to `upload`: the model is in use.
+ * @typedef {object} UploadedReply
+ * @property {'uploaded'} type
+ * @property {string} message  which model it replaced
+ */
+
+/**
+ * The answer to a request that failed.
+ * @typedef {object} FailedReply
+ * @property {'failed'} type
+ * @property {WorkerRequest['type']} request  the type of the request that failed
+ * @property {string} message
+ * @property {boolean} fatal  whether the wasm instance trapped, so that the worker must be replaced
+ */
+
+/** @typedef {ReadyReply | ConvReply | ResultReply | UploadedReply | FailedReply} WorkerReply */
+
+export {};

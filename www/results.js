@@ -1,0 +1,72 @@
+// @ts-check
+// Paints what the models return: the five 28×28 panels, the anomaly score in words and on the
+// histogram of validation errors, and the inference times.
+import { paintGrey } from './grey-image.js';
+
+/** @typedef {import('./protocol.js').Histogram} Histogram */
+
+/**
+ * Paints results into `elements`: a canvas per panel and for the histogram, and text elements.
+ * @param {Record<'input' | 'noisy' | 'reconstruction' | 'heatmap' | 'denoised' | 'histogram',
+ *   HTMLCanvasElement> & { score: HTMLElement, timing: HTMLElement }} elements
+ */
+export function createResultsView(elements) {
+  /** @type {Histogram | null} */
+  let histogram = null;
+
+  /**
+   * Draws the histogram, with a mark at `error` unless it is undefined.
+   * @param {number} [error]
+   */
+  function paintHistogram(error) {
+    if (!histogram) return;
+    const canvas = elements.histogram;
+    const context = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+    const { counts, lo, hi } = histogram;
+    const tallest = Math.max(...counts, 1);
+    const barWidth = canvas.width / counts.length;
+    context.clearRect(0, 0, canvas.width, canvas.height);
+    context.fillStyle = '#7a8ba6';
+    counts.forEach((count, i) => {
+      const height = (count / tallest) * (canvas.height - 4);
+      context.fillRect(i * barWidth, canvas.height - height, barWidth - 1, height);
+    });
+    if (error !== undefined) {
+      const x = Math.min(canvas.width - 2, ((error - lo) / (hi - lo)) * canvas.width);
+      context.fillStyle = '#e4572e';
+      context.fillRect(x, 0, 2, canvas.height);
+    }
+  }
+
+  return {
+    /**
+     * Draws the validation errors, on which later results are marked.
+     * @param {Histogram} shown
+     */
+    showHistogram(shown) {
+      histogram = shown;
+      paintHistogram();
+    },
+    /**
+     * Paints a result.
+     * @param {import('./protocol.js').ResultReply} result
+     */
+    showResult(result) {
+      paintGrey(elements.input, result.input);
+      paintGrey(elements.noisy, result.noisy);
+      paintGrey(elements.reconstruction, result.reconstruction);
+      paintGrey(elements.heatmap, result.input.map((v, i) => Math.abs(v - result.reconstruction[i])));
+      if (result.denoised) paintGrey(elements.denoised, result.denoised);
+      const { error, percentile, unusual } = result.score;
+      const verdict = unusual ? 'unusual: not much like the digits it learned' : 'looks like a digit';
+      // A blank input has nothing to judge: its error only says how faint the average rebuild is.
+      const blank = result.input.every((v) => v === 0);
+      elements.score.textContent = blank
+        ? `Error ${error.toFixed(2)} for a blank image: draw a digit or pick an example to score it.`
+        : `Error ${error.toFixed(2)}, above ${percentile.toFixed(1)} % of validation digits: ${verdict}.`;
+      paintHistogram(error);
+      const conv = result.convMs === null ? '' : `, conv ${result.convMs.toFixed(2)} ms`;
+      elements.timing.textContent = `Inference: dense ${result.denseMs.toFixed(2)} ms${conv}.`;
+    },
+  };
+}
