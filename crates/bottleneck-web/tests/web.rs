@@ -1,15 +1,16 @@
 //! The wasm API in headless Chromium (wasm-bindgen-test): loading the shipped models, running
-//! them, output shapes, errors for bad bytes and wrong shapes, and parity with native tract.
+//! them, encoding and decoding through the dense model's halves, batched runs, output shapes,
+//! errors for bad bytes and wrong shapes, and parity with native tract.
 //! Run by scripts/test as `cargo test --target wasm32-unknown-unknown -p bottleneck-web --test web`.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
 
-use bottleneck::IMAGE_PIXELS;
+use bottleneck::{CODE_SIZE, IMAGE_PIXELS};
 use bottleneck_web::{AutoencoderModel, ModelKind};
 use common::*;
 use prost::Message;
-use tract_onnx::pb;
+use bottleneck_runtime::export::GraphBuilder;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -76,50 +77,12 @@ fn bad_bytes_are_js_errors() {
 }
 
 /// A one-node Relu model `[N, side] → [N, side]`: valid ONNX, but no autoencoder over images.
-fn relu_model(side: i64) -> Vec<u8> {
-    let tensor = |name: &str| pb::ValueInfoProto {
-        name: name.into(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: pb::tensor_proto::DataType::Float as i32,
-                shape: Some(pb::TensorShapeProto {
-                    dim: [
-                        pb::tensor_shape_proto::dimension::Value::DimParam("N".into()),
-                        pb::tensor_shape_proto::dimension::Value::DimValue(side),
-                    ]
-                    .into_iter()
-                    .map(|value| pb::tensor_shape_proto::Dimension {
-                        value: Some(value),
-                        ..Default::default()
-                    })
-                    .collect(),
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let node = pb::NodeProto {
-        op_type: "Relu".into(),
-        input: vec!["x".into()],
-        output: vec!["y".into()],
-        ..Default::default()
-    };
-    pb::ModelProto {
-        ir_version: 7,
-        opset_import: vec![pb::OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(pb::GraphProto {
-            node: vec![node],
-            input: vec![tensor("x")],
-            output: vec![tensor("y")],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
+fn relu_model(side: usize) -> Vec<u8> {
+    let mut graph = GraphBuilder::default();
+    graph.node("Relu", &["x"], vec![]);
+    graph
+        .finish("relu", ("x", &[side]), ("y", &[side]))
+        .encode_to_vec()
 }
 
 #[wasm_bindgen_test]
@@ -139,4 +102,57 @@ fn wrong_shapes_are_js_errors() {
     assert!(dense.run(&with_nan).is_err(), "NaN input is refused");
     // The model keeps working after refusing bad input.
     assert_eq!(dense.run(&parity_inputs()[0]).unwrap().len(), IMAGE_PIXELS);
+}
+
+/// The shipped halves of the dense model, as the page loads them to show the code.
+const ENCODER: &[u8] = include_bytes!("../../../www/models/dense.encoder.onnx");
+const DECODER: &[u8] = include_bytes!("../../../www/models/dense.decoder.onnx");
+
+#[wasm_bindgen_test]
+fn the_halves_encode_to_the_code_and_decode_to_the_full_models_rebuild() {
+    let mut full = AutoencoderModel::load(SHIPPED_MODELS[0].1).unwrap();
+    let mut encoder = AutoencoderModel::load(ENCODER).unwrap();
+    let mut decoder = AutoencoderModel::load(DECODER).unwrap();
+    assert_eq!(
+        (encoder.kind(), encoder.output_len()),
+        (ModelKind::Encode, CODE_SIZE)
+    );
+    assert_eq!(
+        (decoder.kind(), decoder.input_len()),
+        (ModelKind::Decode, CODE_SIZE)
+    );
+    for input in parity_inputs() {
+        let code = encoder.run(&input).unwrap();
+        assert_eq!(code.len(), CODE_SIZE);
+        let rebuilt = decoder.run(&code).unwrap();
+        let diff = max_abs_diff(&rebuilt, &full.run(&input).unwrap());
+        assert!(diff <= 1e-5, "decoder(encoder(x)) vs the full model: {diff}");
+    }
+    assert!(js_message(decoder.run(&[0.0; 9]).unwrap_err()).contains("10 values"));
+    assert!(js_message(encoder.run(&[0.0; 10]).unwrap_err()).contains("784"));
+}
+
+#[wasm_bindgen_test]
+fn a_batched_decoder_gives_each_code_what_a_single_run_gives() {
+    const FRAMES: usize = 5;
+    let mut single = AutoencoderModel::load(DECODER).unwrap();
+    let mut batched = AutoencoderModel::load_batched(DECODER, FRAMES).unwrap();
+    assert_eq!(batched.batch(), FRAMES);
+    let codes: Vec<Vec<f32>> = (0..FRAMES)
+        .map(|frame| {
+            (0..CODE_SIZE)
+                .map(|i| (frame as f32 - 2.0) * 0.7 + i as f32 * 0.1)
+                .collect()
+        })
+        .collect();
+    let together = batched.run(&codes.concat()).unwrap();
+    assert_eq!(together.len(), FRAMES * IMAGE_PIXELS);
+    for (frame, code) in codes.iter().enumerate() {
+        let alone = single.run(code).unwrap();
+        let diff = max_abs_diff(&together[frame * IMAGE_PIXELS..][..IMAGE_PIXELS], &alone);
+        assert!(diff <= 1e-6, "frame {frame}: {diff}");
+    }
+    let error = js_message(batched.run(&codes[0]).unwrap_err());
+    assert!(error.contains(&format!("{}", FRAMES * CODE_SIZE)), "{error}");
+    assert!(AutoencoderModel::load_batched(DECODER, 0).is_err());
 }
