@@ -1,4 +1,4 @@
-//! The command line: `train`, `eval` and `bench`.
+//! The command line: `train`, `eval`, `bench`, `gallery` and `code-map`.
 
 use crate::data::{self, Dataset, KnownDataset};
 use crate::model::ModelKind;
@@ -20,7 +20,8 @@ pub struct Cli {
 /// The trainer's subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Train a model and write its ONNX files, model card, CSV log and loss curve to --out.
+    /// Train a model and write its ONNX files, model card, CSV log and loss curve to --out; for
+    /// dense, also its code spread and map of codes (as `code-map` writes them).
     Train(TrainArgs),
     /// Run an exported ONNX model through tract on a dataset's test split and print one JSON line.
     Eval(EvalArgs),
@@ -28,6 +29,23 @@ pub enum Command {
     Bench(BenchArgs),
     /// Write the page's gallery: test digits plus examples that are not digits, as one JSON file.
     Gallery(GalleryArgs),
+    /// Compute a dense model's code spread (into dense.json) and map of codes (dense.map.json).
+    ///
+    /// Reads dense.encoder.onnx and dense.json in --models and runs the encoder through the
+    /// page's engine on --data, so the figures describe the codes the page itself computes:
+    ///
+    /// - dense.json gains `code_spread`: per code dimension, the least and greatest value over the
+    ///   training images' codes. The page makes them the ranges of its ten code sliders.
+    ///
+    /// - dense.map.json holds the test images' codes seen along their two principal axes: the
+    ///   mean code, the two axes, the share of the codes' variance each holds, and every test
+    ///   image's position on them (quantized to 0..=1000 over their extent, to keep the page's
+    ///   download small) with its label. The page draws the map from it and decodes a point of it
+    ///   as mean + a·axis1 + b·axis2.
+    ///
+    /// Both files are replaced atomically. `train dense` writes the same two things; this
+    /// recomputes them for a model already trained, with the data it was trained on.
+    CodeMap(CodeMapArgs),
 }
 
 /// Where the images come from: a local folder or a download.
@@ -160,6 +178,19 @@ pub struct GalleryArgs {
     /// The JSON file to write, e.g. www/gallery.json.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+}
+
+/// `code-map`: which model and which data.
+#[derive(Args, Debug)]
+pub struct CodeMapArgs {
+    /// Folder holding dense.encoder.onnx and dense.json, e.g. www/models: dense.json is rewritten
+    /// and dense.map.json written there.
+    #[arg(long, value_name = "DIR")]
+    pub models: PathBuf,
+    /// Folder with the four canonical IDX files the model was trained on: its training split gives
+    /// the code spread, its test split the map.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
 }
 
 /// Parses `--weights`, listing the formats in `--help` and in the error for an unknown one.

@@ -2,6 +2,7 @@
 
 pub mod atomic;
 pub mod cli;
+pub mod code_map;
 pub mod commands;
 pub mod data;
 pub mod denormals;

@@ -23,6 +23,7 @@ fn main() -> std::process::ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Gallery(args) => commands::gallery::run(args),
+        Command::CodeMap(args) => commands::code_map::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -108,6 +108,7 @@ mod tests {
             },
             val_error: ErrorDistribution::from_errors(&errors, 20).unwrap(),
             denoising: None,
+            code_spread: None,
         }
         .to_json_pretty()
     }

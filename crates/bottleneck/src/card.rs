@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::CODE_SIZE;
 use crate::error::Error;
 use crate::metrics::percentile;
 
@@ -30,6 +31,19 @@ pub struct ModelCard {
     /// Denoising quality, for models trained to remove noise.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub denoising: Option<DenoisingResults>,
+    /// For a model with a bottleneck: how far its training images' codes reach in each dimension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_spread: Option<CodeSpread>,
+}
+
+/// Per dimension of the code, the least and greatest value over the training images' codes: the
+/// page gives each code slider this range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeSpread {
+    /// Least value of each of the [`CODE_SIZE`] dimensions.
+    pub lo: Vec<f32>,
+    /// Greatest value of each of the [`CODE_SIZE`] dimensions.
+    pub hi: Vec<f32>,
 }
 
 /// The data set a model was trained on.
@@ -135,11 +149,45 @@ impl ModelCard {
         serde_json::to_string_pretty(self).expect("a ModelCard always serializes to JSON")
     }
 
-    /// Reads a card written by [`ModelCard::to_json_pretty`].
+    /// Reads a card written by [`ModelCard::to_json_pretty`], checking what serde cannot: a
+    /// code spread needs [`CODE_SIZE`] finite values on each side, each `lo` at most its `hi`.
     pub fn from_json(json: &str) -> Result<ModelCard, Error> {
-        serde_json::from_str(json).map_err(|error| Error::InvalidCard {
+        let card: ModelCard = serde_json::from_str(json).map_err(|error| Error::InvalidCard {
             reason: error.to_string(),
-        })
+        })?;
+        if let Some(spread) = &card.code_spread {
+            spread
+                .check()
+                .map_err(|reason| Error::InvalidCard { reason })?;
+        }
+        Ok(card)
+    }
+}
+
+impl CodeSpread {
+    /// What is wrong with the spread, if anything, said so that the fix is plain.
+    fn check(&self) -> Result<(), String> {
+        const REMEDY: &str = "recompute it with `trainer code-map --models DIR --data DIR`";
+        for (side, values) in [("lo", &self.lo), ("hi", &self.hi)] {
+            if values.len() != CODE_SIZE {
+                return Err(format!(
+                    "code_spread.{side} has {} values but the code has {CODE_SIZE}: {REMEDY}",
+                    values.len()
+                ));
+            }
+            if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+                return Err(format!(
+                    "code_spread.{side}[{index}] is not a finite number: {REMEDY}"
+                ));
+            }
+        }
+        match self.lo.iter().zip(&self.hi).position(|(lo, hi)| lo > hi) {
+            Some(index) => Err(format!(
+                "code_spread.lo[{index}] = {} is above code_spread.hi[{index}] = {}: {REMEDY}",
+                self.lo[index], self.hi[index]
+            )),
+            None => Ok(()),
+        }
     }
 }
 
@@ -260,6 +308,14 @@ mod tests {
             },
             val_error: ErrorDistribution::from_errors(&errors, 50).unwrap(),
             denoising,
+            code_spread: None,
+        }
+    }
+
+    fn spread() -> CodeSpread {
+        CodeSpread {
+            lo: (0..CODE_SIZE).map(|i| -1.5 - i as f32).collect(),
+            hi: (0..CODE_SIZE).map(|i| 0.25 * i as f32).collect(),
         }
     }
 
@@ -279,6 +335,57 @@ mod tests {
             assert_eq!(json.contains("denoising"), card.denoising.is_some());
             assert_eq!(json.contains("\"noise\""), card.training.noise.is_some());
         }
+    }
+
+    #[test]
+    fn code_spread_round_trips_and_cards_without_it_still_parse() {
+        let with = ModelCard {
+            code_spread: Some(spread()),
+            ..card(None, None)
+        };
+        let json = with.to_json_pretty();
+        assert!(json.contains("\"code_spread\""), "{json}");
+        assert_eq!(ModelCard::from_json(&json).unwrap(), with);
+        let without = card(None, None).to_json_pretty();
+        assert!(!without.contains("code_spread"), "{without}");
+        assert_eq!(ModelCard::from_json(&without).unwrap().code_spread, None);
+    }
+
+    #[test]
+    fn bad_code_spreads_are_clear_errors() {
+        let short = CodeSpread {
+            lo: vec![0.0; CODE_SIZE - 1],
+            ..spread()
+        };
+        let mut inverted = spread();
+        inverted.lo[3] = inverted.hi[3] + 1.0;
+        for (spread, expected) in [
+            (short, "code_spread.lo has 9 values but the code has 10"),
+            (inverted, "code_spread.lo[3] = 1.75 is above code_spread.hi[3] = 0.75"),
+        ] {
+            let json = ModelCard {
+                code_spread: Some(spread),
+                ..card(None, None)
+            }
+            .to_json_pretty();
+            let error = ModelCard::from_json(&json).unwrap_err();
+            assert!(matches!(error, Error::InvalidCard { .. }), "{error:?}");
+            let message = error.to_string();
+            assert!(
+                message.contains(expected) && message.contains("trainer code-map"),
+                "{message}"
+            );
+        }
+        // JSON has no infinity (serde_json writes it as null, which does not parse as a number),
+        // but a number too large for f32 parses to one.
+        let json = ModelCard {
+            code_spread: Some(spread()),
+            ..card(None, None)
+        }
+        .to_json_pretty()
+        .replacen("-1.5", "-1e300", 1);
+        let error = ModelCard::from_json(&json).unwrap_err().to_string();
+        assert!(error.contains("code_spread.lo[0] is not a finite"), "{error}");
     }
 
     #[test]

@@ -12,8 +12,8 @@ pub mod rng;
 mod shape;
 
 pub use card::{
-    DatasetInfo, DenoisingResults, ErrorDistribution, Histogram, ModelCard, TrainingInfo,
-    TrainingResults,
+    CodeSpread, DatasetInfo, DenoisingResults, ErrorDistribution, Histogram, ModelCard,
+    TrainingInfo, TrainingResults,
 };
 pub use error::Error;
 pub use noise::{NoiseKind, NoiseSpec};

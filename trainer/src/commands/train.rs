@@ -1,6 +1,8 @@
 //! `train`: fit a model, then write its ONNX files, model card, CSV log, loss curve and, for the
-//! denoiser, a picture of what it does.
+//! denoiser, a picture of what it does; for the dense model, the map of its codes and, in the
+//! card, their spread.
 
+use super::code_map::code_figures;
 use super::eval::{denoising_psnr, noisy_copy, reconstruct, row_errors};
 use crate::atomic::write_atomic;
 use crate::cli::TrainArgs;
@@ -58,6 +60,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     // The card describes the file that ships, run by the engine the page uses: with int8 weights
     // its outputs differ from the trained model's.
     let outputs = reconstruct(&mut OnnxRunner::from_bytes(&full_onnx)?, val_inputs.view())?;
+    // Likewise the code spread and the map come from the encoder file that ships.
+    let encoder_onnx = model.has_bottleneck().then(|| model.to_onnx(Part::Encoder, args.weights).encode_to_vec());
+    let (code_spread, code_map) = match &encoder_onnx {
+        Some(bytes) => {
+            let (spread, map) = code_figures(&mut OnnxRunner::from_bytes(bytes)?, &dataset)?;
+            (Some(spread), Some(map))
+        }
+        None => (None, None),
+    };
     let last = history.last().expect("at least one epoch");
     let card = ModelCard {
         model: recipe.model.name().into(),
@@ -88,17 +99,21 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             let (psnr_noisy_db, psnr_denoised_db) = denoising_psnr(val_x, val_inputs.view(), outputs.view());
             DenoisingResults { noise: noise.to_string(), psnr_noisy_db, psnr_denoised_db }
         }),
+        code_spread,
     };
-    let mut files = model_files(&model, full_onnx, args.weights, &card, &history)?;
+    let mut files = model_files(&model, full_onnx, encoder_onnx, args.weights, &card, &history)?;
     if recipe.noise.is_some() {
         let png = denoising_png(val_x, val_inputs.view(), outputs.view(), PICTURE_DIGITS)?;
         files.push((format!("{}.denoising.png", card.model), png));
+    }
+    if let Some(map) = &code_map {
+        files.push((format!("{}.map.json", card.model), map.to_json().into_bytes()));
     }
     // The card goes last: the page reads it to find the model, so it must only ever name finished files.
     files.push((format!("{}.json", card.model), card.to_json_pretty().into_bytes()));
     write_all(&args.out, files)?;
     println!(
-        "wrote {}: val_loss {:.5}, reconstruction error p50 {:.3} p99 {:.3}{}, {:.1}s",
+        "wrote {}: val_loss {:.5}, reconstruction error p50 {:.3} p99 {:.3}{}{}, {:.1}s",
         args.out.display(),
         last.val_loss,
         card.val_error.p50,
@@ -106,6 +121,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         card.denoising.as_ref().map_or(String::new(), |d| format!(
             ", PSNR noisy {:.2} dB → denoised {:.2} dB",
             d.psnr_noisy_db, d.psnr_denoised_db
+        )),
+        code_map.as_ref().map_or(String::new(), |m| format!(
+            ", code map axes hold {:.1}% + {:.1}% of the variance",
+            100.0 * m.variance_share[0],
+            100.0 * m.variance_share[1]
         )),
         wall_time_s
     );
@@ -161,19 +181,20 @@ pub fn fit(recipe: &Recipe, train_x: ArrayView2<f32>, val: &Pairs, verbose: bool
     Ok(Fitted { model, history, optimizer: optimizer.describe() })
 }
 
-/// The ONNX files (`full_onnx` already encoded, the halves in `weights` format), CSV log and loss
-/// curve of a trained model, encoded in memory.
+/// The ONNX files (`full_onnx` and, for a model with a bottleneck, `encoder_onnx` already encoded,
+/// the decoder in `weights` format), CSV log and loss curve of a trained model, encoded in memory.
 fn model_files(
     model: &Model,
     full_onnx: Vec<u8>,
+    encoder_onnx: Option<Vec<u8>>,
     weights: WeightFormat,
     card: &ModelCard,
     history: &[EpochStats],
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let name = model.kind.name();
     let mut files = vec![(format!("{name}.onnx"), full_onnx)];
-    if model.has_bottleneck() {
-        files.push((format!("{name}.encoder.onnx"), model.to_onnx(Part::Encoder, weights).encode_to_vec()));
+    if let Some(encoder_onnx) = encoder_onnx {
+        files.push((format!("{name}.encoder.onnx"), encoder_onnx));
         files.push((format!("{name}.decoder.onnx"), model.to_onnx(Part::Decoder, weights).encode_to_vec()));
     }
     files.push((format!("{name}.log.csv"), history_csv(history).into_bytes()));
