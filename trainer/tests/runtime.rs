@@ -2,6 +2,8 @@
 //! kind, the runtime's own operators give what tract-onnx's general loader gives, the plans use
 //! the runtime's fast ops, and damaged files are errors, never panics.
 
+mod reference;
+
 use bottleneck::IMAGE_PIXELS;
 use bottleneck_runtime::{Model, ModelKind};
 use prost::Message;
@@ -18,19 +20,6 @@ fn exported_as(kind: TrainerKind, part: Part, format: WeightFormat) -> Vec<u8> {
 
 fn digit_like_input() -> Vec<f32> {
     (0..IMAGE_PIXELS).map(|i| ((i * 37) % 101) as f32 / 100.0).collect()
-}
-
-/// `input`, one sample, through tract-onnx's general loader and optimizer: the independent engine
-/// the runtime is checked against, and the only place the trainer uses it.
-fn general_tract_loader(bytes: &[u8], input: &[f32]) -> Vec<f32> {
-    use tract_onnx::prelude::*;
-    let model = tract_onnx::onnx().model_for_read(&mut &bytes[..]).unwrap().into_optimized().unwrap();
-    let per_sample: Vec<usize> =
-        model.input_fact(0).unwrap().shape.iter().skip(1).map(|d| d.to_i64().unwrap() as usize).collect();
-    let shape: Vec<usize> = std::iter::once(1).chain(per_sample).collect();
-    let tensor = Tensor::from_shape(&shape, input).unwrap();
-    let outputs = model.into_runnable().unwrap().run(tvec!(tensor.into())).unwrap();
-    outputs[0].to_plain_array_view::<f32>().unwrap().iter().copied().collect()
 }
 
 /// A truncated real model must fail cleanly.
@@ -71,7 +60,8 @@ fn outputs_match_the_trainers_own_tract_runner() {
         for format in [WeightFormat::F32, WeightFormat::Int8] {
             let bytes = exported_as(kind, Part::Full, format);
             let input = digit_like_input();
-            let expected = general_tract_loader(&bytes, &input);
+            let batch = ndarray::ArrayView2::from_shape((1, IMAGE_PIXELS), &input).unwrap();
+            let expected = reference::run_general_tract(&bytes, batch);
             let mut model = Model::load(&bytes, 1).unwrap();
             let output = model.run(&input).unwrap();
             assert_eq!(output.len(), expected.len());

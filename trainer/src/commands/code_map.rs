@@ -2,6 +2,7 @@
 //! so they describe the codes the page computes: the code spread in its model card and the map of
 //! its test codes.
 
+use super::eval::run_in_chunks;
 use super::train::ensure_mnist_sized;
 use crate::atomic::write_atomic;
 use crate::cli::CodeMapArgs;
@@ -11,13 +12,10 @@ use crate::onnx::OnnxRunner;
 use anyhow::{Context, Result, anyhow, bail};
 use bottleneck::card::{CodeSpread, ModelCard};
 use bottleneck_runtime::ModelKind;
-use ndarray::{Array2, ArrayView2, Axis};
 use std::path::Path;
 
 /// The one model with a bottleneck.
 const MODEL: &str = "dense";
-/// Images per encoder run: large enough to amortise the call, small enough to stay in cache.
-const CHUNK: usize = 500;
 
 /// Runs `trainer code-map`: rewrites the card with the code spread and writes the map beside it.
 pub fn run(args: &CodeMapArgs) -> Result<()> {
@@ -62,9 +60,9 @@ pub fn code_figures(encoder: &mut OnnxRunner, dataset: &Dataset) -> Result<(Code
         bail!("the code figures need the dense encoder ({MODEL}.encoder.onnx), not a {} model", encoder.kind().name());
     }
     ensure_mnist_sized(dataset)?;
-    let spread = code_spread(encode(encoder, dataset.train.images.as_array())?.view())
+    let spread = code_spread(run_in_chunks(encoder, dataset.train.images.as_array())?.view())
         .context("the spread of the training codes")?;
-    let test_codes = encode(encoder, dataset.test.images.as_array())?;
+    let test_codes = run_in_chunks(encoder, dataset.test.images.as_array())?;
     let map = CodeMap::new(MODEL, &dataset.name, "test", test_codes.view(), &dataset.test.labels)
         .context("the map of the test codes")?;
     Ok((spread, map))
@@ -88,11 +86,3 @@ fn ensure_trained_on(card: &ModelCard, dataset: &Dataset, dir: &Path) -> Result<
     Ok(())
 }
 
-/// The encoder's code for every image (one per row), in chunks.
-fn encode(encoder: &mut OnnxRunner, images: ArrayView2<f32>) -> Result<Array2<f32>> {
-    let mut codes = Array2::zeros((0, encoder.output_shape().iter().product()));
-    for chunk in images.axis_chunks_iter(Axis(0), CHUNK) {
-        codes.append(Axis(0), encoder.run(chunk)?.view())?;
-    }
-    Ok(codes)
-}

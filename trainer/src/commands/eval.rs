@@ -34,7 +34,7 @@ pub fn evaluate(args: &EvalArgs) -> Result<Value> {
     if runner.input_shape().len() == 3 {
         return evaluate_denoiser(args, &mut runner, x, &data.name);
     }
-    let y = reconstruct(&mut runner, x)?;
+    let y = run_in_chunks(&mut runner, x)?;
     let errors = row_errors(x, y.view());
     let mut sorted = errors.clone();
     sorted.sort_by(f32::total_cmp);
@@ -55,9 +55,9 @@ pub fn evaluate(args: &EvalArgs) -> Result<Value> {
     if let Some(dir) = &args.anomalies {
         let outliers = load_dir(dir)?;
         let ox = outliers.test.images.as_array();
-        let anomaly_errors = row_errors(ox, reconstruct(&mut runner, ox)?.view());
+        let anomaly_errors = row_errors(ox, run_in_chunks(&mut runner, ox)?.view());
         let noise = uniform_noise(x.nrows(), x.ncols(), args.seed);
-        let noise_errors = row_errors(noise.view(), reconstruct(&mut runner, noise.view())?.view());
+        let noise_errors = row_errors(noise.view(), run_in_chunks(&mut runner, noise.view())?.view());
         report["anomalies"] = json!(outliers.name);
         report["auroc_vs_anomalies"] = json!(auroc(&errors, &anomaly_errors));
         report["auroc_vs_noise"] = json!(auroc(&errors, &noise_errors));
@@ -71,7 +71,7 @@ fn evaluate_denoiser(args: &EvalArgs, runner: &mut OnnxRunner, clean: ArrayView2
         bail!("--anomalies scores an anomaly detector (dense.onnx); {} is a denoiser", args.model.display());
     }
     let noisy = noisy_copy(&args.noise, clean, args.seed)?;
-    let denoised = reconstruct(runner, noisy.view())?;
+    let denoised = run_in_chunks(runner, noisy.view())?;
     let (psnr_noisy, psnr_denoised) = denoising_psnr(clean, noisy.view(), denoised.view());
     Ok(json!({
         "model": args.model.display().to_string(),
@@ -103,9 +103,9 @@ fn contiguous<'a>(x: ArrayView2<'a, f32>) -> &'a [f32] {
     x.to_slice().expect("image sets are stored row after row")
 }
 
-/// The model's output for every row, in chunks.
-pub fn reconstruct(runner: &mut OnnxRunner, x: ArrayView2<f32>) -> Result<Array2<f32>> {
-    let mut out = Array2::zeros(x.raw_dim());
+/// The model's output for every row, in chunks: a reconstruction, or a code for an encoder.
+pub fn run_in_chunks(runner: &mut OnnxRunner, x: ArrayView2<f32>) -> Result<Array2<f32>> {
+    let mut out = Array2::zeros((x.nrows(), runner.output_shape().iter().product()));
     for (input, mut output) in x.axis_chunks_iter(Axis(0), CHUNK).zip(out.axis_chunks_iter_mut(Axis(0), CHUNK)) {
         output.assign(&runner.run(input)?);
     }

@@ -3,7 +3,7 @@
 //! card, their spread.
 
 use super::code_map::code_figures;
-use super::eval::{denoising_psnr, noisy_copy, reconstruct, row_errors};
+use super::eval::{denoising_psnr, noisy_copy, row_errors, run_in_chunks};
 use crate::atomic::write_atomic;
 use crate::cli::TrainArgs;
 use crate::model::{Model, Part};
@@ -59,7 +59,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let full_onnx = model.to_onnx(Part::Full, args.weights).encode_to_vec();
     // The card describes the file that ships, run by the engine the page uses: with int8 weights
     // its outputs differ from the trained model's.
-    let outputs = reconstruct(&mut OnnxRunner::from_bytes(&full_onnx)?, val_inputs.view())?;
+    let outputs = run_in_chunks(&mut OnnxRunner::from_bytes(&full_onnx)?, val_inputs.view())?;
     // Likewise the code spread and the map come from the encoder file that ships.
     let encoder_onnx = model.has_bottleneck().then(|| model.to_onnx(Part::Encoder, args.weights).encode_to_vec());
     let (code_spread, code_map) = match &encoder_onnx {
