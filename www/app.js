@@ -1,23 +1,18 @@
 // @ts-check
-// The page's wiring: its controls, the drawing pad, the gallery and the results, around the
-// model client. Everything model-related happens in worker.js, which runs the Rust/wasm code.
+// The page's wiring: controls, drawing pad, gallery and results around the model client.
 import { createGallery } from './gallery.js';
 import { createModelClient } from './model-client.js';
 import { createDrawingPad } from './pad.js';
 import { createResultsView } from './results.js';
 
 /**
- * The element with `id`, which must be a `type`.
+ * The element with `id`, a `type`.
  * @template {HTMLElement} T
  * @param {string} id
  * @param {new () => T} type
  * @returns {T}
  */
-function element(id, type) {
-  const found = document.getElementById(id);
-  if (!(found instanceof type)) throw new Error(`#${id} is not a ${type.name}`);
-  return found;
-}
+const element = (id, type) => /** @type {T} */ (document.getElementById(id));
 
 const statusLine = element('status', HTMLElement);
 const convStatus = element('conv-status', HTMLElement);
@@ -124,7 +119,5 @@ upload.addEventListener('change', async () => {
 // `?embed` shows only the drawing, results and score, for an iframe on another page.
 document.body.classList.toggle('embed', new URLSearchParams(location.search).has('embed'));
 models.start();
-// The examples are built once the first reconstruction is shown, or after a second if the models
-// fail to load: built at once, they would compete with the models' loading for the processor and
-// delay the first reconstruction.
+// The examples are built after the first reconstruction (or a second), not to delay it.
 Promise.race([firstResult, new Promise((resolve) => { setTimeout(resolve, 1000); })]).then(() => gallery.load());

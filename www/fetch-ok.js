@@ -1,5 +1,5 @@
 // @ts-check
-// The one way the page and the model worker fetch their files.
+// The one fetch helper of the page and the model worker.
 
 /**
  * Fetches `path`, failing with the path and the HTTP status unless the server answers 2xx.

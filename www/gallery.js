@@ -1,11 +1,10 @@
 // @ts-check
-// The examples: real test digits, then things that are not digits, from gallery.json, which the
-// trainer cut from the test sets.
+// The examples of gallery.json: test digits, then things that are not digits.
 import { fetchOk } from './fetch-ok.js';
-import { imageCanvas } from './grey-image.js';
+import { imageCanvas } from './results.js';
 
 /**
- * One example of gallery.json: `pixels` holds its 784 grey levels (0 to 255) in base64.
+ * An example: `pixels` holds its 784 grey levels (0 to 255) in base64.
  * @typedef {{ name: string, kind: 'digit' | 'anomaly', pixels: string }} GalleryItem
  */
 
@@ -17,7 +16,7 @@ import { imageCanvas } from './grey-image.js';
  */
 export function createGallery(container, onPick) {
   /**
-   * Marks `button` as the example shown, and every other one as not.
+   * Marks `button` as the example shown, and no other.
    * @param {HTMLButtonElement | null} button
    */
   function select(button) {
@@ -25,7 +24,7 @@ export function createGallery(container, onPick) {
   }
 
   return {
-    /** Fetches the examples and adds a button for each, or says in the gallery why it could not. */
+    /** Fetches the examples and adds a button for each, or says why it could not. */
     async load() {
       try {
         /** @type {{ items: GalleryItem[] }} */
@@ -46,7 +45,7 @@ export function createGallery(container, onPick) {
           container.append(button);
         }
       } catch (error) {
-        container.textContent = `The examples could not be loaded (${error instanceof Error ? error.message : error}).`;
+        container.textContent = `The examples could not be loaded (${/** @type {Error} */ (error).message}).`;
       }
     },
     /** Marks no example as the one shown. */

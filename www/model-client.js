@@ -1,6 +1,6 @@
 // @ts-check
-// The page's side of the model worker (worker.js): starts it with the downloads it needs, restarts
-// it when it fails or stops answering, and sends it one inference at a time, the latest first.
+// The page's side of the model worker: starts it and its downloads, restarts it when it fails or
+// stops answering, and sends it one inference at a time, the latest first.
 import { fetchOk } from './fetch-ok.js';
 
 /** @typedef {import('./protocol.js').InferRequest} InferRequest */
@@ -12,13 +12,11 @@ import { fetchOk } from './fetch-ok.js';
 // the first load, which may be a slow download, must be answered within this time.
 const ANSWER_TIMEOUT_MS = 5000;
 
-// A worker that cannot even start (say its wasm failed to download) would otherwise be restarted
-// forever; after this many failures in a row the client stops and says so.
+// After this many failures in a row, a worker that cannot even start is not restarted again.
 const MAX_RESTARTS = 3;
 
 /**
- * The first worker, with what it did before the client took it over (`failed`, `replies`), and
- * the downloads every worker gets, fetched once for the page's life.
+ * The first worker, what it did before the client took it over, and the downloads for every worker.
  * @typedef {{ worker: Worker, startedMs: number, failed: boolean, replies: WorkerReply[],
  *   downloads: Promise<LoadRequest> }} EarlyStart
  */
@@ -30,8 +28,7 @@ const newModelWorker = () => new Worker('worker.js', { type: 'module' });
 
 /** @returns {Promise<LoadRequest>} */
 function downloadModels() {
-  // The wasm module and the dense model are taken as blobs, which the browser fills off the
-  // page's main thread; the worker reads and compiles them.
+  // Blobs, which the browser fills off the page's main thread, for the worker to read.
   /** @param {string} path */
   const blobOf = (path) => fetchOk(path).then((response) => response.blob());
   return Promise.all([
@@ -60,11 +57,7 @@ export function startModelWorker() {
 }
 
 /**
- * What the client tells the page, besides the answers its requests resolve to: `ready` for each
- * worker that has loaded the models (`restarted` when one had stopped before it), `convLoaded`
- * when the denoiser is loaded or could not be, `failed` when loading or an inference failed,
- * `stopped` when the worker crashed or stopped answering (`restarting` false when it keeps
- * failing), `downloadFailed` when the downloads failed.
+ * What the client tells the page; `stopped` is `restarting` unless the worker keeps failing.
  * @typedef {object} ModelEvents
  * @property {(ready: import('./protocol.js').ReadyReply & { loadMs: number, restarted: boolean }) => void} ready
  * @property {(conv: import('./protocol.js').ConvReply) => void} convLoaded
@@ -74,14 +67,13 @@ export function startModelWorker() {
  */
 
 /**
- * Makes the page's one client of the model worker, which tells the page through `events`.
+ * Makes the page's one client of the model worker, telling the page through `events`.
  * @param {ModelEvents} events
  */
 export function createModelClient(events) {
+  const first = startModelWorker();
   /** @type {Worker} */
   let worker;
-  /** @type {Promise<LoadRequest>} */
-  let downloads;
   let startedMs = 0;
   let ready = false;
   let restarts = 0;
@@ -152,7 +144,7 @@ export function createModelClient(events) {
   }
 
   /**
-   * Starts a worker, or takes over `early`, which has been sent the downloads already.
+   * Starts a worker, or takes over `early`, which has the downloads already.
    * @param {EarlyStart | null} early
    */
   function startWorker(early) {
@@ -170,7 +162,7 @@ export function createModelClient(events) {
       return;
     }
     early?.replies.splice(0).forEach(handle);
-    downloads.then(
+    first.downloads.then(
       (load) => { if (!early) started.postMessage(load); },
       (error) => events.downloadFailed(error.message),
     );
@@ -184,7 +176,7 @@ export function createModelClient(events) {
     next?.resolve(null);
     inFlight = null;
     next = null;
-    for (const upload of uploads) upload.reject(new Error('the model worker stopped before answering'));
+    for (const upload of uploads) upload.reject(new Error('the model worker stopped'));
     uploads = [];
     restarts += 1;
     events.stopped(restarts <= MAX_RESTARTS);
@@ -192,15 +184,13 @@ export function createModelClient(events) {
   }
 
   return {
-    /** Takes over the worker startModelWorker started, replaying its answers; events start here. */
+    /** Takes over the first worker, replaying its answers; events start here. */
     start() {
-      const early = startModelWorker();
-      downloads = early.downloads;
-      startWorker(early);
+      startWorker(first);
     },
     /**
-     * Asks for an inference, built by `request` when it is sent: at once, or after the one in
-     * flight if no later one is asked for meanwhile. Null when not sent, failed or cut short.
+     * Asks for an inference, built by `request` when sent: now, or after the one in flight unless
+     * a later one is asked for. Null when not sent, failed or cut short.
      * @param {() => InferRequest} request
      * @returns {Promise<ResultReply | null>}
      */
@@ -217,8 +207,7 @@ export function createModelClient(events) {
       });
     },
     /**
-     * Replaces the dense model or the denoiser by the ONNX file `bytes`; resolves to what it
-     * replaced, rejects with why not.
+     * Replaces a model by the ONNX file `bytes`: resolves to what it replaced, or rejects.
      * @param {string} name
      * @param {ArrayBuffer} bytes
      * @returns {Promise<string>}

@@ -1,11 +1,9 @@
 // @ts-check
-// The drawing pad: strokes drawn with mouse, finger or pen, undo, or an image (a gallery example)
-// shown in their place; and what it shows, as the models take it.
-import { IMAGE_SIDE, imageCanvas } from './grey-image.js';
+// The drawing pad: strokes by mouse, finger or pen, undo, or an image shown in their place.
+import { IMAGE_SIDE, imageCanvas } from './results.js';
 
 /**
- * `brushWidth` gives the next stroke's width; `onChange` follows every change of what the pad
- * shows, `onImageDropped` a return from a shown image to the strokes (a stroke, undo or clear).
+ * Called: `onChange` after every change shown, `onImageDropped` on leaving an image for the strokes.
  * @typedef {{ brushWidth: () => number, onChange: () => void, onImageDropped: () => void }} PadOptions
  */
 
@@ -45,7 +43,7 @@ export function createDrawingPad(canvas, { brushWidth, onChange, onImageDropped 
   }
 
   /**
-   * Shows `image` in place of the strokes, or the strokes for null, and tells the page.
+   * Shows `image`, or the strokes for null, and tells the page.
    * @param {Float32Array | null} image
    */
   function show(image) {
@@ -92,7 +90,7 @@ export function createDrawingPad(canvas, { brushWidth, onChange, onImageDropped 
       show(null);
     },
     /**
-     * Shows a 28×28 image (784 values in [0, 1]) in place of the strokes, which it removes.
+     * Shows a 28×28 image (784 values in [0, 1]) in place of the strokes, removing them.
      * @param {Float32Array} image
      */
     showImage(image) {
@@ -104,8 +102,8 @@ export function createDrawingPad(canvas, { brushWidth, onChange, onImageDropped 
      * @returns {import('./protocol.js').ModelInput}
      */
     modelInput() {
-      // A shown image is a model input already, and so is an empty pad: it preprocesses to a
-      // blank image. That is the first request of every visit, which then skips reading the pad.
+      // An image is a model input already, and so is an empty pad (a blank image, the first
+      // request of every visit), which then skips reading the pad.
       if (shownImage) return { image: shownImage };
       if (strokes.length === 0) return { image: new Float32Array(IMAGE_SIDE * IMAGE_SIDE) };
       const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;

@@ -1,12 +1,42 @@
 // @ts-check
-// Paints what the models return: the five 28×28 panels, the anomaly score in words and on the
-// histogram of validation errors, and the inference times.
-import { paintGrey } from './grey-image.js';
+// Paints the models' 28×28 images and results: panels, score, histogram and times.
+
+/** The side of the models' square images, in pixels. */
+export const IMAGE_SIDE = 28;
+
+/**
+ * Paints `values` in [0, 1], one per pixel row by row, onto `canvas` as grey levels.
+ * @param {HTMLCanvasElement} canvas
+ * @param {Float32Array} values
+ */
+export function paintGrey(canvas, values) {
+  const context = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+  const image = context.createImageData(canvas.width, canvas.height);
+  values.forEach((v, i) => {
+    const level = Math.round(Math.min(1, Math.max(0, v)) * 255);
+    image.data.fill(level, i * 4, i * 4 + 3);
+    image.data[i * 4 + 3] = 255;
+  });
+  context.putImageData(image, 0, 0);
+}
+
+/**
+ * A new 28×28 canvas showing `values`.
+ * @param {Float32Array} values
+ * @returns {HTMLCanvasElement}
+ */
+export function imageCanvas(values) {
+  const canvas = document.createElement('canvas');
+  canvas.width = IMAGE_SIDE;
+  canvas.height = IMAGE_SIDE;
+  paintGrey(canvas, values);
+  return canvas;
+}
 
 /** @typedef {import('./protocol.js').Histogram} Histogram */
 
 /**
- * Paints results into `elements`: a canvas per panel and for the histogram, and text elements.
+ * Paints results into `elements`.
  * @param {Record<'input' | 'noisy' | 'reconstruction' | 'heatmap' | 'denoised' | 'histogram',
  *   HTMLCanvasElement> & { score: HTMLElement, timing: HTMLElement }} elements
  */

@@ -1,7 +1,6 @@
 // @ts-check
-// The model worker owns the wasm module and the models; the page posts drawings and gets images
-// and numbers back (the messages are in protocol.js), so inference never blocks drawing. All
-// model logic is in Rust (bottleneck-web).
+// The model worker: it owns the wasm module (all model logic, in Rust) and the models, so that
+// inference never blocks drawing. Its messages are typed in protocol.js.
 import {
   initSync, AutoencoderModel, AnomalyScale, ModelKind, preprocess, addNoise,
 } from './bottleneck-web.js';
@@ -31,14 +30,17 @@ function messageOf(error) {
 }
 
 /**
- * Puts together the wasm module, the dense model and its card, which the page downloaded while
- * this worker was starting. The dense model answers first: loading the denoiser would delay the
- * first reconstruction, so it is loaded after it and announced with a `conv` message.
+ * Loads the dense model, and the wasm module it runs in. The denoiser would delay the first
+ * reconstruction: it is loaded after it, and announced with a `conv` message.
  * @param {import('./protocol.js').LoadRequest} request
  * @returns {Promise<import('./protocol.js').ReadyReply>}
  */
 async function load({ wasm, available, dense: denseBlob, card }) {
-  const [module, denseBytes] = await Promise.all([compile(wasm), denseBlob.arrayBuffer()]);
+  const [module, denseBytes] = await Promise.all([
+    // Compiled while read from its blob, off the page's main thread.
+    WebAssembly.compileStreaming(new Response(wasm, { headers: { 'content-type': 'application/wasm' } })),
+    denseBlob.arrayBuffer(),
+  ]);
   // Synchronous, as workers may: the module is compiled already, and the async form would
   // only wait for another task.
   initSync({ module });
@@ -51,19 +53,6 @@ async function load({ wasm, available, dense: denseBlob, card }) {
     convMessage: hasConv ? 'Loading the denoiser…' : 'The denoiser (conv.onnx) has not been trained yet.',
     histogram: { counts: scale.histogramCounts, lo: scale.histogramLo, hi: scale.histogramHi },
   };
-}
-
-/**
- * Compiles the wasm module while reading it from its blob, here rather than in the page, whose
- * main thread would have to read every byte as it arrives, between parsing, styling and running
- * the page's scripts.
- * @param {Blob} wasm
- * @returns {Promise<WebAssembly.Module>}
- */
-async function compile(wasm) {
-  return WebAssembly.compileStreaming(
-    new Response(wasm, { headers: { 'content-type': 'application/wasm' } }),
-  );
 }
 
 // The denoiser is optional: the page works without it and says why.
@@ -80,8 +69,7 @@ async function loadConv() {
 }
 
 /**
- * Runs both models on ink from the drawing pad, preprocessed MNIST-style here, or on an image
- * that is already a 28×28 model input.
+ * Runs both models on pad ink, preprocessed MNIST-style here, or on a 28×28 model input.
  * @param {import('./protocol.js').InferRequest} request
  * @returns {import('./protocol.js').ResultReply}
  */
