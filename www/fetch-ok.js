@@ -4,7 +4,6 @@
 /**
  * Fetches `path`, failing with the path and the HTTP status unless the server answers 2xx.
  * @param {string} path
- * @returns {Promise<Response>}
  */
 export async function fetchOk(path) {
   const response = await fetch(path);

@@ -3,10 +3,10 @@
 // stops answering, and sends it one inference at a time, the latest first.
 import { fetchOk } from './fetch-ok.js';
 
-/** @typedef {import('./protocol.js').InferRequest} InferRequest */
-/** @typedef {import('./protocol.js').LoadRequest} LoadRequest */
-/** @typedef {import('./protocol.js').ResultReply} ResultReply */
-/** @typedef {import('./protocol.js').WorkerReply} WorkerReply */
+/**
+ * @import { ConvReply, InferRequest, LoadRequest, ReadyReply, ResultReply, WorkerReply,
+ *   WorkerRequest } from './protocol.js'
+ */
 
 // A worker that stops answering (closed, or stuck in a loop) is replaced: every request after
 // the first load, which may be a slow download, must be answered within this time.
@@ -59,8 +59,8 @@ export function startModelWorker() {
 /**
  * What the client tells the page; `stopped` is `restarting` unless the worker keeps failing.
  * @typedef {object} ModelEvents
- * @property {(ready: import('./protocol.js').ReadyReply & { loadMs: number, restarted: boolean }) => void} ready
- * @property {(conv: import('./protocol.js').ConvReply) => void} convLoaded
+ * @property {(ready: ReadyReply & { loadMs: number, restarted: boolean }) => void} ready
+ * @property {(conv: ConvReply) => void} convLoaded
  * @property {(message: string) => void} failed
  * @property {(restarting: boolean) => void} stopped
  * @property {(message: string) => void} downloadFailed
@@ -88,7 +88,7 @@ export function createModelClient(events) {
   let uploads = [];
 
   /**
-   * @param {import('./protocol.js').WorkerRequest} request
+   * @param {WorkerRequest} request
    * @param {Transferable[]} [transfer]
    */
   function send(request, transfer = []) {

@@ -1,6 +1,6 @@
 // @ts-check
 // The drawing pad: strokes by mouse, finger or pen, undo, or an image shown in their place.
-import { IMAGE_SIDE, imageCanvas } from './results.js';
+import { imageCanvas } from './results.js';
 
 /**
  * Called: `onChange` after every change shown, `onImageDropped` on leaving an image for the strokes.
@@ -97,15 +97,12 @@ export function createDrawingPad(canvas, { brushWidth, onChange, onImageDropped 
       strokes.length = 0;
       show(image);
     },
-    /**
-     * What the pad shows, as the models take it.
-     * @returns {import('./protocol.js').ModelInput}
-     */
+    /** What the pad shows, as the models take it. */
     modelInput() {
       // An image is a model input already, and so is an empty pad (a blank image, the first
       // request of every visit), which then skips reading the pad.
       if (shownImage) return { image: shownImage };
-      if (strokes.length === 0) return { image: new Float32Array(IMAGE_SIDE * IMAGE_SIDE) };
+      if (strokes.length === 0) return { image: new Float32Array(28 * 28) };
       const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
       const ink = new Float32Array(canvas.width * canvas.height);
       for (let i = 0; i < ink.length; i += 1) ink[i] = pixels[i * 4] / 255;

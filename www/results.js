@@ -1,8 +1,7 @@
 // @ts-check
 // Paints the models' 28×28 images and results: panels, score, histogram and times.
 
-/** The side of the models' square images, in pixels. */
-export const IMAGE_SIDE = 28;
+/** @import { Histogram, ResultReply } from './protocol.js' */
 
 /**
  * Paints `values` in [0, 1], one per pixel row by row, onto `canvas` as grey levels.
@@ -23,17 +22,14 @@ export function paintGrey(canvas, values) {
 /**
  * A new 28×28 canvas showing `values`.
  * @param {Float32Array} values
- * @returns {HTMLCanvasElement}
  */
 export function imageCanvas(values) {
   const canvas = document.createElement('canvas');
-  canvas.width = IMAGE_SIDE;
-  canvas.height = IMAGE_SIDE;
+  canvas.width = 28;
+  canvas.height = 28;
   paintGrey(canvas, values);
   return canvas;
 }
-
-/** @typedef {import('./protocol.js').Histogram} Histogram */
 
 /**
  * Paints results into `elements`.
@@ -79,7 +75,7 @@ export function createResultsView(elements) {
     },
     /**
      * Paints a result.
-     * @param {import('./protocol.js').ResultReply} result
+     * @param {ResultReply} result
      */
     showResult(result) {
       paintGrey(elements.input, result.input);

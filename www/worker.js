@@ -6,8 +6,10 @@ import {
 } from './bottleneck-web.js';
 import { fetchOk } from './fetch-ok.js';
 
-/** @typedef {import('./protocol.js').WorkerRequest} WorkerRequest */
-/** @typedef {import('./protocol.js').WorkerReply} WorkerReply */
+/**
+ * @import { InferRequest, LoadRequest, ReadyReply, ResultReply, UploadRequest, UploadedReply,
+ *   WorkerReply, WorkerRequest } from './protocol.js'
+ */
 
 /** @type {AutoencoderModel | null} */
 let dense = null;
@@ -32,8 +34,8 @@ function messageOf(error) {
 /**
  * Loads the dense model, and the wasm module it runs in. The denoiser would delay the first
  * reconstruction: it is loaded after it, and announced with a `conv` message.
- * @param {import('./protocol.js').LoadRequest} request
- * @returns {Promise<import('./protocol.js').ReadyReply>}
+ * @param {LoadRequest} request
+ * @returns {Promise<ReadyReply>}
  */
 async function load({ wasm, available, dense: denseBlob, card }) {
   const [module, denseBytes] = await Promise.all([
@@ -70,8 +72,8 @@ async function loadConv() {
 
 /**
  * Runs both models on pad ink, preprocessed MNIST-style here, or on a 28×28 model input.
- * @param {import('./protocol.js').InferRequest} request
- * @returns {import('./protocol.js').ResultReply}
+ * @param {InferRequest} request
+ * @returns {ResultReply}
  */
 function infer(request) {
   if (!dense || !scale) throw new Error('the models are not loaded yet');
@@ -105,8 +107,8 @@ function infer(request) {
 
 /**
  * Replaces the model of the uploaded kind; a file that fails leaves the current models in place.
- * @param {import('./protocol.js').UploadRequest} request
- * @returns {import('./protocol.js').UploadedReply}
+ * @param {UploadRequest} request
+ * @returns {UploadedReply}
  */
 function upload({ name, bytes }) {
   const model = AutoencoderModel.load(new Uint8Array(bytes));
