@@ -1,40 +1,43 @@
 //! 3×3 convolution, stride 1, zero "same" padding, exported as ONNX Conv.
 //!
 //! Each sample becomes one matrix product with the 3×3 patches (im2col) of whichever side has fewer
-//! channels, so the 1→32 and 32→1 layers at 28×28 never build a 288-row patch matrix:
+//! channels, so a layer from or to a single channel unfolds that one channel into nine rows instead
+//! of unfolding the many channels of its other side:
 //!
 //! - patches of the input:  y = W·patches(x),  dW = g·patches(x)ᵀ,  dx = fold(Wᵀ·g)
 //! - patches of the output: y = fold(F·x),     dF = patches(g)·xᵀ,  dx = Fᵀ·patches(g)
 //!
 //! W is the `[out, in·9]` weight matrix (ONNX's layout), F the same weights as `[out·9, in]` with the
 //! kernel turned half a turn, and `fold` the adjoint of `patches` (col2im). The forward and backward
-//! passes pick their side separately, so a 32→32 layer unfolds x forward and g backward and never
-//! folds at all.
+//! passes pick their side separately, so a layer with as many inputs as outputs unfolds x forward
+//! and g backward and never folds at all.
 //!
-//! With `with_relu` the layer ends in a ReLU, with `with_pool` in 2×2 max pooling, and with
-//! `after_upsample` it starts by upsampling its input ×2, each applied in the same pass over a sample
-//! while it is in cache (see `relu`): the 26 MB activations at 32×28×28 then never go through memory
-//! at full size. Pooling runs before the ReLU, which gives the same values and gradients (ReLU is
-//! monotone, and routes no gradient where the maximum is not positive) on a quarter of the values.
-//! The export still has the Resize, Conv, Relu and MaxPool nodes, in that order.
+//! The layer can start by upsampling its input ×2 (`after_upsample`, its `Prologue`) and end in a
+//! ReLU (`with_relu`) and 2×2 max pooling (`with_pool`, its `Epilogue`). These stages run in the
+//! convolution's pass over each sample, while the sample is in the core's cache (see `relu`), so the
+//! batch's full-size activations never travel through memory between them. Pooling runs before the
+//! ReLU, which gives the same values and gradients (ReLU is monotone, and routes no gradient where
+//! the maximum is not positive) on a quarter of the values. The export still has the Resize, Conv,
+//! Relu and MaxPool nodes, in that order.
 //!
-//! The work is split over samples rather than done as one batch-wide product: a sample's patches (at
-//! most 288×784 floats) stay in the core's L2 cache and its product lands straight in its NCHW row.
-//! A batch-wide patch matrix (58 MB at 32×14×14) made every pass wait on memory instead.
+//! The work is split over samples rather than done as one batch-wide product: a sample's patches are
+//! small enough to stay in the core's cache and its product lands straight in its NCHW row, where a
+//! batch-wide patch matrix would outgrow every cache and leave each pass waiting on memory.
 
-use super::fresh::{Fresh, STANDARD};
+use super::fresh::{Fresh, STANDARD, Sample};
 use super::{Layer, MaxPool2d, Param, UpSample2d, relu};
 use crate::gemm::matmul_into;
 use crate::onnx::{GraphBuilder, attr_ints};
 use bottleneck::Rng;
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut1, ArrayViewMut2};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 /// Taps of the 3×3 kernel, row-major: tap t sits at (t / 3, t % 3).
 const TAPS: usize = 9;
-/// Samples per partial weight gradient in the backward pass: enough work per task for both cores,
-/// few enough partial sums to add.
+/// Samples per partial weight gradient in the backward pass: enough work per task to be worth
+/// handing to a thread, few enough partial sums to add.
 const SAMPLES_PER_PARTIAL_SUM: usize = 16;
 
 /// Where one tap reads in a flattened image: output pixel p reads pixel p + shift, for p in `range`
@@ -76,6 +79,235 @@ impl Tap {
     }
 }
 
+/// The stage a convolution runs on each sample before its product: nothing, or upsampling ×2.
+struct Prologue {
+    /// The nearest-neighbour upsampling of the layer's input, if any.
+    upsample: Option<UpSample2d>,
+}
+
+impl Prologue {
+    /// Input pixels per channel of a convolution on images of `pixels`: the same, or a quarter.
+    fn input_pixels(&self, pixels: usize) -> usize {
+        self.upsample.as_ref().map_or(pixels, UpSample2d::pixels)
+    }
+
+    /// A thread's array for one upsampled sample of `channels` maps of `pixels`; empty when nothing
+    /// is upsampled.
+    fn scratch(&self, channels: usize, pixels: usize) -> Array2<f32> {
+        Array2::zeros(if self.upsample.is_some() { (channels, pixels) } else { (0, 0) })
+    }
+
+    /// The convolution's input for one sample `x`: `x` itself, or `x` upsampled into `wide`. The
+    /// backward pass upsamples again rather than keeping the forward pass's copy, four times the size
+    /// of `x`, and writes the convolution's input gradient over what this returns.
+    fn input<'a>(&self, x: ArrayViewMut2<'a, f32>, wide: &'a mut Array2<f32>) -> ArrayViewMut2<'a, f32> {
+        match &self.upsample {
+            Some(upsample) => {
+                let wide_slice = wide.as_slice_mut().expect("scratch is contiguous");
+                upsample.upsample(x.as_slice().expect(STANDARD), wide_slice);
+                wide.view_mut()
+            }
+            None => x,
+        }
+    }
+
+    /// One sample's backward step: sums the convolution's input gradient, which the backward pass
+    /// wrote over the upsampled input in `wide`, into the layer's input gradient `dx`. Without
+    /// upsampling it was written into `dx` itself, and there is nothing to do.
+    fn backward(&self, wide: &Array2<f32>, dx: ArrayViewMut2<f32>) {
+        if let Some(upsample) = &self.upsample {
+            let dx = dx.into_slice().expect(STANDARD);
+            upsample.sum_blocks(wide.as_slice().expect("scratch is contiguous"), dx);
+        }
+    }
+
+    /// The stage for the model card, e.g. `UpSample2d ×2, `.
+    fn describe(&self) -> &'static str {
+        if self.upsample.is_some() { "UpSample2d ×2, " } else { "" }
+    }
+
+    /// Appends the Resize node, if any, reading `input`; returns the name of the convolution's input.
+    fn to_onnx(&self, graph: &mut GraphBuilder, input: &str) -> String {
+        match &self.upsample {
+            Some(upsample) => upsample.to_onnx(graph, input),
+            None => input.to_string(),
+        }
+    }
+}
+
+/// The stages a convolution runs on each sample after its product: 2×2 max pooling, then a ReLU,
+/// either, both or neither.
+struct Epilogue {
+    /// The 2×2 max pooling of the convolution's output, if any.
+    pool: Option<MaxPool2d>,
+    /// Whether a ReLU ends the layer.
+    relu: bool,
+}
+
+impl Epilogue {
+    /// Output pixels per channel of a convolution on images of `pixels`: the same, or the pooled
+    /// image's.
+    fn output_pixels(&self, pixels: usize) -> usize {
+        self.pool.as_ref().map_or(pixels, MaxPool2d::pooled)
+    }
+
+    /// A thread's array for the convolution of one sample, `channels` maps of `pixels`, before it is
+    /// pooled; empty when nothing is pooled.
+    fn scratch(&self, channels: usize, pixels: usize) -> Array2<f32> {
+        Array2::zeros(if self.pool.is_some() { (channels, pixels) } else { (0, 0) })
+    }
+
+    /// An unwritten record for a forward pass over `batch` samples of `values` outputs each: the
+    /// ReLU's flags in training, and the pooling's positions whenever it pools, as pooling writes them.
+    fn record(&self, batch: usize, values: usize, train: bool) -> Record<MaybeUninit<bool>> {
+        Record {
+            passed: (self.relu && train).then(|| Array2::uninit((batch, values))),
+            argmax: self.pool.as_ref().map(|_| Array2::zeros((batch, values))),
+        }
+    }
+
+    /// One sample's forward step. `convolve` adds the sample's convolution into the array it is
+    /// given, which holds the biases: the output `y` itself, or `full` when pooling follows. The
+    /// stages then turn that into `y`, noting in `record` what the backward step needs.
+    fn forward(
+        &self,
+        y: Sample,
+        bias: &Array1<f32>,
+        full: &mut Array2<f32>,
+        record: SampleRecord<MaybeUninit<bool>>,
+        convolve: impl FnOnce(ArrayViewMut2<f32>),
+    ) {
+        let mut y = match &self.pool {
+            None => {
+                let mut y = y.fill(|c| bias[c]);
+                convolve(y.view_mut());
+                y
+            }
+            Some(pool) => {
+                full.outer_iter_mut().enumerate().for_each(|(c, mut channel)| channel.fill(bias[c]));
+                let mut y = y.fill(|_| 0.0);
+                convolve(full.view_mut());
+                let argmax = record.argmax.expect("a pooling epilogue records its positions");
+                let full = full.as_slice().expect("scratch is contiguous");
+                pool.pool(full, y.as_slice_mut().expect("fresh samples are contiguous"), argmax);
+                y
+            }
+        };
+        if self.relu {
+            relu::forward(y.as_slice_mut().expect("fresh samples are contiguous"), record.passed);
+        }
+    }
+
+    /// One sample's backward step: turns the layer's output gradient `g` into the convolution's, in
+    /// place, or spread back to full size into `full` when pooling follows, and returns it.
+    fn backward<'a>(
+        &self,
+        g: &'a mut ArrayViewMut2<f32>,
+        record: SampleRecord<bool>,
+        full: &'a mut Array2<f32>,
+    ) -> ArrayView2<'a, f32> {
+        if self.relu {
+            let passed = record.passed.expect("a ReLU epilogue records where values passed");
+            relu::backward(g.as_slice_mut().expect(STANDARD), passed);
+        }
+        match &self.pool {
+            Some(pool) => {
+                let argmax = record.argmax.expect("a pooling epilogue records its positions");
+                pool.unpool(g.as_slice().expect(STANDARD), argmax, full.as_slice_mut().expect("scratch is contiguous"));
+                full.view()
+            }
+            None => g.view(),
+        }
+    }
+
+    /// The stages for the model card, e.g. `, ReLU, MaxPool2d 2×2`.
+    fn describe(&self) -> String {
+        let relu = if self.relu { ", ReLU" } else { "" };
+        let pool = if self.pool.is_some() { ", MaxPool2d 2×2" } else { "" };
+        format!("{relu}{pool}")
+    }
+
+    /// Appends the Relu and MaxPool nodes, those there are, reading the convolution's output `conv`;
+    /// returns the name of the layer's output.
+    fn to_onnx(&self, graph: &mut GraphBuilder, conv: String) -> String {
+        let relu = if self.relu { graph.node("Relu", &[&conv], vec![]) } else { conv };
+        match &self.pool {
+            Some(pool) => pool.to_onnx(graph, &relu),
+            None => relu,
+        }
+    }
+}
+
+/// What an epilogue notes in a forward pass for the backward pass, a row per sample. `Flag` is
+/// `MaybeUninit<bool>` while the forward pass writes the ReLU's flags, `bool` once it has.
+struct Record<Flag> {
+    /// Where the ReLU let a value through, when there is a ReLU and the pass trains.
+    passed: Option<Array2<Flag>>,
+    /// Which value of its window each pooled output took, when there is pooling.
+    argmax: Option<Array2<u8>>,
+}
+
+/// One sample's rows of a `Record`.
+struct SampleRecord<'a, Flag> {
+    passed: Option<&'a mut [Flag]>,
+    argmax: Option<&'a mut [u8]>,
+}
+
+impl<Flag: Send + Sync> Record<Flag> {
+    /// The rows one sample at a time, to zip with a layer's `batch` samples.
+    fn samples(&mut self, batch: usize) -> impl IndexedParallelIterator<Item = SampleRecord<'_, Flag>> {
+        let rows = per_sample(self.passed.as_mut(), batch).zip(per_sample(self.argmax.as_mut(), batch));
+        rows.map(|(passed, argmax)| SampleRecord { passed, argmax })
+    }
+}
+
+impl Record<MaybeUninit<bool>> {
+    /// The record with its flags initialised.
+    ///
+    /// # Safety
+    /// Every sample's flags have been written.
+    unsafe fn assume_init(self) -> Record<bool> {
+        // SAFETY: the caller vouches for every flag.
+        Record { passed: self.passed.map(|passed| unsafe { passed.assume_init() }), argmax: self.argmax }
+    }
+}
+
+/// The rows of `rows` one sample at a time; `None` for each of the `batch` samples when there is no
+/// array.
+fn per_sample<'a, T: Send + Sync + 'a>(
+    rows: Option<&'a mut Array2<T>>,
+    batch: usize,
+) -> impl IndexedParallelIterator<Item = Option<&'a mut [T]>> {
+    let rows: Vec<_> = match rows {
+        Some(rows) => {
+            let rows = rows.outer_iter_mut().map(|row| row.into_slice().expect("owned arrays' rows are contiguous"));
+            rows.map(Some).collect()
+        }
+        None => (0..batch).map(|_| None).collect(),
+    };
+    rows.into_par_iter()
+}
+
+/// A thread's working arrays for one sample's pass.
+struct Scratch {
+    /// The patches of the side with fewer channels.
+    cols: Array2<f32>,
+    /// The convolution's output before pooling; empty without pooling.
+    full: Array2<f32>,
+    /// The upsampled input; empty without upsampling.
+    wide: Array2<f32>,
+}
+
+/// What a run of samples carries through the backward pass.
+struct Run {
+    /// The sum of the samples' kernel gradients, as dW or as dF, in the layout of the pass's products.
+    kernel_grad: Array2<f32>,
+    /// The sum of the samples' bias gradients.
+    bias_grad: Array1<f32>,
+    /// The working arrays for the run's samples.
+    scratch: Scratch,
+}
+
 /// A 3×3 convolution with stride 1 and zero padding that keeps the image size.
 pub struct Conv2d {
     in_channels: usize,
@@ -89,16 +321,12 @@ pub struct Conv2d {
     bias_grad: Array1<f32>,
     taps: Vec<Tap>,
     input: Option<Array2<f32>>,
-    /// Whether a ReLU follows the convolution.
-    relu: bool,
-    /// Where the training forward pass's ReLU let the output through.
-    passed: Option<Array2<bool>>,
-    /// The pooling that follows the convolution, if any.
-    pool: Option<MaxPool2d>,
-    /// Which value of its window each pooled output took, from the last forward pass.
-    argmax: Option<Array2<u8>>,
-    /// The upsampling that precedes the convolution, if any.
-    upsample: Option<UpSample2d>,
+    /// The upsampling before the convolution, if any.
+    prologue: Prologue,
+    /// The pooling and ReLU after the convolution, if any.
+    epilogue: Epilogue,
+    /// What the last training forward pass's epilogue noted.
+    record: Option<Record<bool>>,
 }
 
 impl Conv2d {
@@ -118,41 +346,105 @@ impl Conv2d {
             bias_grad: Array1::zeros(out_channels),
             taps: (0..TAPS).map(|t| Tap::new(t, height, width)).collect(),
             input: None,
-            relu: false,
-            passed: None,
-            pool: None,
-            argmax: None,
-            upsample: None,
+            prologue: Prologue { upsample: None },
+            epilogue: Epilogue { pool: None, relu: false },
+            record: None,
         }
     }
 
     /// The same convolution followed by a ReLU.
     pub fn with_relu(mut self) -> Conv2d {
-        self.relu = true;
+        self.epilogue.relu = true;
         self
     }
 
     /// The same convolution followed by 2×2 max pooling, after the ReLU if there is one.
     pub fn with_pool(mut self) -> Conv2d {
-        self.pool = Some(MaxPool2d::new(self.out_channels, self.height, self.width));
+        self.epilogue.pool = Some(MaxPool2d::new(self.out_channels, self.height, self.width));
         self
     }
 
     /// The same convolution on its input upsampled ×2 first: it then takes images of half its height
     /// and width, whose every pixel it repeats into a 2×2 block (nearest neighbour).
     pub fn after_upsample(mut self) -> Conv2d {
-        self.upsample = Some(UpSample2d::new(self.in_channels, self.height / 2, self.width / 2));
+        self.prologue.upsample = Some(UpSample2d::new(self.in_channels, self.height / 2, self.width / 2));
         self
     }
 
-    /// Input pixels per channel: the image's, or the image's before upsampling.
-    fn input_pixels(&self) -> usize {
-        self.upsample.as_ref().map_or(self.height * self.width, UpSample2d::pixels)
+    /// A thread's working arrays for this layer's samples.
+    fn scratch(&self) -> Scratch {
+        let pixels = self.height * self.width;
+        let side = self.in_channels.min(self.out_channels);
+        Scratch {
+            cols: Array2::zeros((side * TAPS, pixels)),
+            full: self.epilogue.scratch(self.out_channels, pixels),
+            wide: self.prologue.scratch(self.in_channels, pixels),
+        }
     }
 
-    /// Output pixels per channel: the image's, or the pooled image's.
-    fn output_pixels(&self) -> usize {
-        self.pool.as_ref().map_or(self.height * self.width, MaxPool2d::pooled)
+    /// One sample's forward pass from its input `x` `[in, input pixels]` into its output `y`
+    /// `[out, output pixels]`: prologue, convolution, epilogue. `flipped` is F when the pass unfolds
+    /// the output, `None` when it unfolds the input.
+    fn forward_sample(
+        &self,
+        x: ArrayViewMut2<f32>,
+        y: Sample,
+        flipped: Option<&Array2<f32>>,
+        scratch: &mut Scratch,
+        record: SampleRecord<MaybeUninit<bool>>,
+    ) {
+        let Scratch { cols, full, wide } = scratch;
+        let x = self.prologue.input(x, wide);
+        self.epilogue.forward(y, &self.bias, full, record, |mut convolved| match flipped {
+            None => {
+                self.unfold(x.view(), cols);
+                matmul_into(self.weights.view(), cols.view(), &mut convolved, true);
+            }
+            Some(f) => {
+                matmul_into(f.view(), x.view(), &mut cols.view_mut(), false);
+                self.fold(cols, convolved);
+            }
+        });
+    }
+
+    /// One sample's backward pass from its output gradient `g`, which it clobbers: adds the sample's
+    /// kernel and bias gradients into `run`'s sums and, with `need_input_grad`, writes its input
+    /// gradient over its input `x`. `flipped` is F when the pass unfolds the gradient, `None` when it
+    /// unfolds the input.
+    fn backward_sample(
+        &self,
+        mut x: ArrayViewMut2<f32>,
+        mut g: ArrayViewMut2<f32>,
+        record: SampleRecord<bool>,
+        flipped: Option<&Array2<f32>>,
+        need_input_grad: bool,
+        run: &mut Run,
+    ) {
+        let Run { kernel_grad: dk, bias_grad: db, scratch: Scratch { cols, full, wide } } = run;
+        let mut input = self.prologue.input(x.view_mut(), wide);
+        let g = self.epilogue.backward(&mut g, record, full);
+        db.iter_mut().zip(g.outer_iter()).for_each(|(d, channel)| *d += channel.sum());
+        match flipped {
+            Some(f) => {
+                self.unfold(g, cols);
+                matmul_into(cols.view(), input.t(), &mut dk.view_mut(), true);
+                if need_input_grad {
+                    matmul_into(f.t(), cols.view(), &mut input, false);
+                }
+            }
+            None => {
+                self.unfold(input.view(), cols);
+                matmul_into(g, cols.t(), &mut dk.view_mut(), true);
+                if need_input_grad {
+                    matmul_into(self.weights.t(), g, &mut cols.view_mut(), false);
+                    input.fill(0.0);
+                    self.fold(cols, input);
+                }
+            }
+        }
+        if need_input_grad {
+            self.prologue.backward(wide, x);
+        }
     }
 
     /// Writes the patches of one sample `[channels, h·w]` into `cols` `[channels·9, h·w]`: row
@@ -197,155 +489,69 @@ impl Conv2d {
 
 impl Layer for Conv2d {
     fn describe(&self) -> String {
-        let relu = if self.relu { ", ReLU" } else { "" };
-        let pool = if self.pool.is_some() { ", MaxPool2d 2×2" } else { "" };
-        let upsample = if self.upsample.is_some() { "UpSample2d ×2, " } else { "" };
         let (ins, outs, height, width) = (self.in_channels, self.out_channels, self.height, self.width);
-        format!("{upsample}Conv2d 3×3 {ins}→{outs} on {height}×{width}{relu}{pool}")
+        let (prologue, epilogue) = (self.prologue.describe(), self.epilogue.describe());
+        format!("{prologue}Conv2d 3×3 {ins}→{outs} on {height}×{width}{epilogue}")
     }
 
-    fn forward(&mut self, x: Array2<f32>, train: bool) -> Array2<f32> {
-        let (batch, pixels, outputs) = (x.nrows(), self.height * self.width, self.output_pixels());
+    fn forward(&mut self, mut x: Array2<f32>, train: bool) -> Array2<f32> {
+        let (batch, pixels) = (x.nrows(), self.height * self.width);
+        let outputs = self.epilogue.output_pixels(pixels);
         let mut y = Fresh::new(batch, self.out_channels, outputs);
         let unfold_input = self.in_channels <= self.out_channels;
         let flipped = (!unfold_input).then(|| self.flipped());
-        let side = self.in_channels.min(self.out_channels);
-        let mut passed = (self.relu && train).then(|| Array2::uninit((batch, self.out_channels * outputs)));
-        let mut argmax = self.pool.as_ref().map(|_| Array2::zeros((batch, self.out_channels * outputs)));
+        let mut record = self.epilogue.record(batch, self.out_channels * outputs, train);
         {
-            let inputs = self.input_pixels();
-            let samples = x.view().into_shape_with_order((batch, self.in_channels, inputs)).expect(STANDARD);
-            let samples = samples.outer_iter().into_par_iter().zip(y.samples());
-            let samples = samples.zip(per_sample(passed.as_mut(), batch)).zip(per_sample(argmax.as_mut(), batch));
-            // An upsampled input and a not yet pooled output go to scratch arrays of the thread's.
-            let full_size = if self.pool.is_some() { (self.out_channels, pixels) } else { (0, 0) };
-            let wide_size = if self.upsample.is_some() { (self.in_channels, pixels) } else { (0, 0) };
+            let inputs = self.prologue.input_pixels(pixels);
+            let mut samples = x.view_mut().into_shape_with_order((batch, self.in_channels, inputs)).expect(STANDARD);
+            let samples = samples.outer_iter_mut().into_par_iter().zip(y.samples()).zip(record.samples(batch));
             samples.for_each_init(
-                || (Array2::zeros((side * TAPS, pixels)), Array2::zeros(full_size), Array2::zeros(wide_size)),
-                |(cols, full, wide), (((x, y), passed), argmax)| {
-                    let x = match &self.upsample {
-                        Some(upsample) => {
-                            let wide_slice = wide.as_slice_mut().expect("scratch is contiguous");
-                            upsample.upsample(x.to_slice().expect(STANDARD), wide_slice);
-                            wide.view()
-                        }
-                        None => x,
-                    };
-                    let mut y = match &self.pool {
-                        None => y.fill(|c| self.bias[c]),
-                        Some(_) => {
-                            full.outer_iter_mut().enumerate().for_each(|(c, mut channel)| channel.fill(self.bias[c]));
-                            y.fill(|_| 0.0)
-                        }
-                    };
-                    let mut convolved = if self.pool.is_some() { full.view_mut() } else { y.view_mut() };
-                    match &flipped {
-                        None => {
-                            self.unfold(x, cols);
-                            matmul_into(self.weights.view(), cols.view(), &mut convolved, true);
-                        }
-                        Some(f) => {
-                            matmul_into(f.view(), x, &mut cols.view_mut(), false);
-                            self.fold(cols, convolved);
-                        }
-                    }
-                    if let (Some(pool), Some(mut argmax)) = (&self.pool, argmax) {
-                        let full = full.as_slice().expect("scratch is contiguous");
-                        let argmax = argmax.as_slice_mut().expect("fresh arrays' rows are contiguous");
-                        pool.pool(full, y.as_slice_mut().expect("fresh samples are contiguous"), argmax);
-                    }
-                    if self.relu {
-                        let passed = passed.map(|p| p.into_slice().expect("fresh arrays' rows are contiguous"));
-                        relu::forward(y.as_slice_mut().expect("fresh samples are contiguous"), passed);
-                    }
-                },
+                || self.scratch(),
+                |scratch, ((x, y), record)| self.forward_sample(x, y, flipped.as_ref(), scratch, record),
             );
         }
         if train {
             self.input = Some(x);
             // SAFETY: the loop above wrote every sample's flags.
-            self.passed = passed.map(|p| unsafe { p.assume_init() });
-            self.argmax = argmax;
+            self.record = Some(unsafe { record.assume_init() });
         }
         y.finish()
     }
 
     fn backward(&mut self, mut grad: Array2<f32>, need_input_grad: bool) -> Option<Array2<f32>> {
-        let mut x = self.input.take().expect("Conv2d::backward without a training forward");
+        let trained = self.input.take().zip(self.record.take());
+        let (mut x, mut record) = trained.expect("Conv2d::backward without a training forward");
         let (batch, pixels) = (x.nrows(), self.height * self.width);
         let (ins, outs) = (self.in_channels, self.out_channels);
         let unfold_grad = outs <= ins;
         let flipped = unfold_grad.then(|| self.flipped());
-        let (side, kernel_shape) = if unfold_grad { (outs, (outs * TAPS, ins)) } else { (ins, (outs, ins * TAPS)) };
-        let (mut passed, mut argmax) = (self.passed.take(), self.argmax.take());
-        let outputs = self.output_pixels();
+        let kernel_shape = if unfold_grad { (outs * TAPS, ins) } else { (outs, ins * TAPS) };
+        let outputs = self.epilogue.output_pixels(pixels);
         let mut grads = grad.view_mut().into_shape_with_order((batch, outs, outputs)).expect(STANDARD);
-        // A pooled sample's gradient is spread back to full size in a scratch array of the thread's.
-        let full_size = if self.pool.is_some() { (outs, pixels) } else { (0, 0) };
         let zeros = || (Array2::zeros(kernel_shape), Array1::zeros(outs));
         // Each sample's input gradient overwrites the sample once its last use is past, so no
         // batch-sized array is allocated. The weight gradient is summed over fixed runs of samples,
         // then in order: with rayon's own splitting the float sums, and so the whole training run,
         // would change from one run to the next.
-        let inputs = self.input_pixels();
+        let inputs = self.prologue.input_pixels(pixels);
         let mut samples = x.view_mut().into_shape_with_order((batch, ins, inputs)).expect(STANDARD);
-        let wide_size = if self.upsample.is_some() { (ins, pixels) } else { (0, 0) };
         let partials: Vec<_> = samples
             .outer_iter_mut()
             .into_par_iter()
             .zip(grads.outer_iter_mut())
-            .zip(per_sample(passed.as_mut(), batch))
-            .zip(per_sample(argmax.as_mut(), batch))
+            .zip(record.samples(batch))
             .fold_chunks(
                 SAMPLES_PER_PARTIAL_SUM,
-                || (zeros(), Array2::zeros((side * TAPS, pixels)), Array2::zeros(full_size), Array2::zeros(wide_size)),
-                |((mut dk, mut db), mut cols, mut full, mut wide), (((mut narrow, mut g), passed), argmax)| {
-                    // Upsampled again rather than kept from the forward pass: four times less to store.
-                    let mut x = match &self.upsample {
-                        Some(upsample) => {
-                            let wide_slice = wide.as_slice_mut().expect("scratch is contiguous");
-                            upsample.upsample(narrow.as_slice().expect(STANDARD), wide_slice);
-                            wide.view_mut()
-                        }
-                        None => narrow.view_mut(),
-                    };
-                    if let Some(passed) = passed {
-                        let g = g.as_slice_mut().expect(STANDARD);
-                        relu::backward(g, passed.as_slice().expect("owned arrays' rows are contiguous"));
-                    }
-                    if let (Some(pool), Some(argmax)) = (&self.pool, argmax) {
-                        let g = g.as_slice().expect(STANDARD);
-                        let argmax = argmax.as_slice().expect("owned arrays' rows are contiguous");
-                        pool.unpool(g, argmax, full.as_slice_mut().expect("scratch is contiguous"));
-                    }
-                    let g = if self.pool.is_some() { full.view() } else { g.view() };
-                    db.iter_mut().zip(g.outer_iter()).for_each(|(d, channel)| *d += channel.sum());
-                    match &flipped {
-                        Some(f) => {
-                            self.unfold(g, &mut cols);
-                            matmul_into(cols.view(), x.t(), &mut dk.view_mut(), true);
-                            if need_input_grad {
-                                matmul_into(f.t(), cols.view(), &mut x, false);
-                            }
-                        }
-                        None => {
-                            self.unfold(x.view(), &mut cols);
-                            matmul_into(g, cols.t(), &mut dk.view_mut(), true);
-                            if need_input_grad {
-                                matmul_into(self.weights.t(), g, &mut cols.view_mut(), false);
-                                x.fill(0.0);
-                                self.fold(&mut cols, x);
-                            }
-                        }
-                    }
-                    if let (Some(upsample), true) = (&self.upsample, need_input_grad) {
-                        let narrow = narrow.as_slice_mut().expect(STANDARD);
-                        upsample.sum_blocks(wide.as_slice().expect("scratch is contiguous"), narrow);
-                    }
-                    ((dk, db), cols, full, wide)
+                || {
+                    let (kernel_grad, bias_grad) = zeros();
+                    Run { kernel_grad, bias_grad, scratch: self.scratch() }
+                },
+                |mut run, ((x, g), record)| {
+                    self.backward_sample(x, g, record, flipped.as_ref(), need_input_grad, &mut run);
+                    run
                 },
             )
-            .map(|(sums, ..)| sums)
+            .map(|run| (run.kernel_grad, run.bias_grad))
             .collect();
         let (kernel_grad, bias_grad) =
             partials.into_iter().reduce(|(k1, b1), (k2, b2)| (k1 + k2, b1 + b2)).unwrap_or_else(zeros);
@@ -369,34 +575,14 @@ impl Layer for Conv2d {
     }
 
     fn to_onnx(&self, graph: &mut GraphBuilder, input: &str) -> String {
-        let input = &match &self.upsample {
-            Some(upsample) => upsample.to_onnx(graph, input),
-            None => input.to_string(),
-        };
+        let input = self.prologue.to_onnx(graph, input);
         let w = graph.initializer("W", &[self.out_channels, self.in_channels, 3, 3], self.weights.as_slice().unwrap());
         let b = graph.initializer("B", self.bias.shape(), self.bias.as_slice().unwrap());
         let attributes =
             vec![attr_ints("kernel_shape", &[3, 3]), attr_ints("pads", &[1, 1, 1, 1]), attr_ints("strides", &[1, 1])];
-        let conv = graph.node("Conv", &[input, &w, &b], attributes);
-        let relu = if self.relu { graph.node("Relu", &[&conv], vec![]) } else { conv };
-        match &self.pool {
-            Some(pool) => pool.to_onnx(graph, &relu),
-            None => relu,
-        }
+        let conv = graph.node("Conv", &[&input, &w, &b], attributes);
+        self.epilogue.to_onnx(graph, conv)
     }
-}
-
-/// The rows of the ReLU's flags one sample at a time, to zip with a layer's samples; `None` for
-/// every sample when there are none to read or write.
-fn per_sample<'a, T: Send + Sync + 'a>(
-    flags: Option<&'a mut Array2<T>>,
-    batch: usize,
-) -> impl IndexedParallelIterator<Item = Option<ArrayViewMut1<'a, T>>> {
-    let rows: Vec<_> = match flags {
-        Some(flags) => flags.outer_iter_mut().map(Some).collect(),
-        None => (0..batch).map(|_| None).collect(),
-    };
-    rows.into_par_iter()
 }
 
 #[cfg(test)]

@@ -33,8 +33,8 @@ impl MaxPool2d {
     /// Pools one sample `x` `[channels, h·w]` into `y` `[channels, pooled]` and notes in `argmax` which
     /// value of its window each output took.
     pub(super) fn pool(&self, x: &[f32], y: &mut [f32], argmax: &mut [u8]) {
-        // Row by row over slices, compiled for AVX-512: a window at a time through indices, the loop
-        // stayed scalar and pooling the first layer's output took twice as long as its ReLU.
+        // Row by row over slices, compiled for AVX-512, so that the loop vectorises: taken a window
+        // at a time through indices, it stays scalar.
         wide(
             #[inline(always)]
             || {
@@ -79,7 +79,7 @@ impl MaxPool2d {
 
 /// The largest of a window's four values and the position of its first occurrence, the one
 /// TensorFlow routes the gradient to on ties. Branch-free: on random data a branch per comparison
-/// mispredicts every other time, which made pooling twice as slow.
+/// would mispredict every other time.
 #[inline(always)]
 fn first_max([a, b, c, d]: [f32; 4]) -> (f32, u8) {
     let (top, bottom) = (a.max(b), c.max(d));

@@ -2,8 +2,8 @@
 //!
 //! It runs in the convolution's own pass over each sample, right after the sample's product, while
 //! the sample is still in the core's cache; its derivative is applied to each sample's gradient just
-//! before the convolution's backward pass reads it. As a layer of its own, ReLU made two more trips
-//! through the batch's activations in memory (26 MB after the first convolution), forward and back.
+//! before the convolution's backward pass reads it. As a layer of its own, ReLU would add a trip
+//! through the batch's activations in memory in each direction.
 
 use crate::simd::wide;
 use std::mem::MaybeUninit;
@@ -35,8 +35,8 @@ pub fn forward(values: &mut [f32], passed: Option<&mut [MaybeUninit<bool>]>) {
 /// Zeroes the gradients of the values the forward pass stopped.
 pub fn backward(grads: &mut [f32], passed: &[bool]) {
     assert_eq!(grads.len(), passed.len(), "relu: one flag per gradient");
-    // A select rather than a branch: the signs are close to random, so a branch mispredicts
-    // about every other value and took three times as long.
+    // A select rather than a branch: the signs are close to random, so a branch would mispredict
+    // about every other value.
     wide(
         #[inline(always)]
         || grads.iter_mut().zip(passed).for_each(|(g, &p)| *g = if p { *g } else { 0.0 }),
