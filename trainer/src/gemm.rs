@@ -1,5 +1,5 @@
 //! Matrix products for training, on the `gemm` crate: it has AVX-512 kernels and threads through
-//! rayon, and measured about twice as fast as ndarray's `matrixmultiply` on this model's shapes.
+//! rayon, which ndarray's `matrixmultiply` does not (bench/README.md compares the two).
 //! Transposed operands cost nothing: pass `a.t()`, the strides say the rest.
 
 use ndarray::{ArrayView2, ArrayViewMut2};

@@ -192,8 +192,9 @@ impl NoiseSpec {
             let mut rng = Rng::new(derive_seed(seed, index as u64));
             self.corrupt(image, width, height, &mut rng);
         };
-        // With the `rayon` feature (the trainer's) images are spread over the cores: on one, the
-        // conv model's training noise took about 5 % of its epoch. The noise is the same either way.
+        // With the `rayon` feature (the trainer's) images are spread over the cores, since drawing
+        // fresh noise for every training step is a noticeable part of an epoch on one. The noise
+        // is the same either way.
         #[cfg(feature = "rayon")]
         images
             .par_chunks_exact_mut(pixels)

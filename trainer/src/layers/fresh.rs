@@ -1,7 +1,7 @@
 //! Output arrays that the spatial layers' parallel loops initialise one sample at a time.
 //!
-//! `Array::zeros` clears a whole batch on one thread before the layer overwrites it: for 256 samples
-//! of 32×28×28 (26 MB) that memset, or the page faults behind it, took about 2 ms, as long as a
+//! `Array::zeros` clears a whole batch on one thread before the layer overwrites it: for a batch of
+//! 32-channel images that memset, or the page faults behind it, costs about as much as the
 //! convolution's own arithmetic. Here each sample is first written by the thread that goes on to
 //! compute it, while it sits in that core's cache.
 
