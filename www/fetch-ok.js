@@ -1,5 +1,4 @@
 // @ts-check
-// The one fetch helper of the page and the model worker.
 
 /**
  * Fetches `path`, failing with the path and the HTTP status unless the server answers 2xx.
