@@ -14,7 +14,7 @@ import { payloadSizes } from './sizes.mjs';
 const HELP = `Usage: node bench/browser.mjs [options]   (or bench/browser, which also sets up and builds)
 
 Serves the repo on 127.0.0.1 and, in headless Chromium (/usr/bin/chromium) under Playwright,
-measures for dist/models/dense.onnx and conv.onnx, in our wasm build (dist/) and in
+measures for www/models/dense.onnx and conv.onnx, in our wasm build (dist/) and in
 onnxruntime-web (wasm backend, 1 thread, from node_modules), both in the bench page's main thread:
   - batch-1 latency: median of --runs timed runs after --warmup untimed ones;
   - model load time: bytes in memory → ready-to-run model/session, median of --loads;
@@ -81,7 +81,7 @@ const { chromium } = await import('playwright-core');
 const [runs, warmup, rounds, loads, coldRuns] = ['runs', 'warmup', 'rounds', 'loads', 'cold'].map((k) => Number(opts[k]));
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
-for (const file of ['dist/index.html', 'dist/models/dense.onnx', 'dist/models/conv.onnx', 'node_modules/onnxruntime-web/package.json']) {
+for (const file of ['dist/index.html', 'www/models/dense.onnx', 'www/models/conv.onnx', 'node_modules/onnxruntime-web/package.json']) {
   if (!existsSync(`${repo}${file}`)) {
     console.error(`${file} is missing: run \`trunk build --release\` and \`npm ci\` (bench/browser does both)`);
     process.exit(1);

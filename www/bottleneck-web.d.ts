@@ -22,8 +22,10 @@ export class AutoencoderModel {
   private constructor();
   /** Loads a model for one sample at a time. */
   static load(bytes: Uint8Array): AutoencoderModel;
+  /** Loads a model for `batch` samples a run. */
+  static loadBatched(bytes: Uint8Array, batch: number): AutoencoderModel;
   readonly kind: ModelKind;
-  /** Runs the model on one input. */
+  /** Runs the model on `batch` inputs, one after the other. */
   run(input: Float32Array): Float32Array;
   /** Releases the model's wasm memory. */
   free(): void;

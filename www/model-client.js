@@ -1,12 +1,23 @@
 // @ts-check
 // The page's side of the model worker: starts it and its downloads, restarts it when it fails or
-// stops answering, and sends it one inference at a time, the latest first.
+// stops answering, and sends it one request of each kind at a time (an inference, a decoding, a
+// morph), the latest first.
 import { fetchOk } from './fetch-ok.js';
 
 /**
- * @import { ConvReply, InferRequest, LoadRequest, ReadyReply, ResultReply, WorkerReply,
- *   WorkerRequest } from './protocol.js'
+ * @import { ConvReply, DecodeRequest, DecodedReply, InferRequest, InterpolateRequest,
+ *   InterpolatedReply, LoadRequest, ReadyReply, ResultReply, WorkerReply, WorkerRequest }
+ *   from './protocol.js'
  */
+
+/**
+ * The requests that are sent one at a time, the latest winning, and the reply each gets.
+ * @typedef {{ infer: [InferRequest, ResultReply], decode: [DecodeRequest, DecodedReply],
+ *   interpolate: [InterpolateRequest, InterpolatedReply] }} Lanes
+ */
+
+/** Which lane each reply answers. */
+const LANE_OF_REPLY = /** @type {const} */ ({ result: 'infer', decoded: 'decode', interpolated: 'interpolate' });
 
 // A worker that stops answering (closed, or stuck in a loop) is replaced: every request after
 // the first load, which may be a slow download, must be answered within this time.
@@ -34,9 +45,12 @@ function downloadModels() {
   return Promise.all([
     blobOf('bottleneck-web_bg.wasm'),
     fetchOk('models/index.json').then((response) => response.json()),
-    blobOf('models/dense.onnx'),
+    blobOf('models/dense.encoder.onnx'),
+    blobOf('models/dense.decoder.onnx'),
     fetchOk('models/dense.json').then((response) => response.text()),
-  ]).then(([wasm, available, dense, card]) => ({ type: 'load', wasm, available, dense, card }));
+  ]).then(([wasm, available, encoder, decoder, card]) => ({
+    type: 'load', wasm, available, encoder, decoder, card,
+  }));
 }
 
 /** Starts the model worker and its downloads, once per page, for the client to take over. */
@@ -79,44 +93,60 @@ export function createModelClient(events) {
   let restarts = 0;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let watchdog;
-  /** @typedef {{ request: () => InferRequest, resolve: (result: ResultReply | null) => void }} Inference */
-  /** @type {Inference | null} */
-  let inFlight = null;
-  /** @type {Inference | null} */
-  let next = null;
+  /** @typedef {{ request: () => WorkerRequest, resolve: (reply: any) => void }} Asked */
+  /** @typedef {{ inFlight: Asked | null, next: Asked | null }} Lane */
+  /** @type {Record<keyof Lanes, Lane>} */
+  const lanes = {
+    infer: { inFlight: null, next: null },
+    decode: { inFlight: null, next: null },
+    interpolate: { inFlight: null, next: null },
+  };
   /** @type {{ resolve: (message: string) => void, reject: (error: Error) => void }[]} */
   let uploads = [];
+
+  /** Whether the worker owes an answer. */
+  const waiting = () => uploads.length > 0 || Object.values(lanes).some((lane) => lane.inFlight);
+
+  /** Restarts the timer a worker must answer within, while it owes an answer. */
+  function watchAnswers() {
+    clearTimeout(watchdog);
+    if (waiting()) watchdog = setTimeout(restart, ANSWER_TIMEOUT_MS);
+  }
 
   /**
    * @param {WorkerRequest} request
    * @param {Transferable[]} [transfer]
    */
   function send(request, transfer = []) {
-    clearTimeout(watchdog);
-    watchdog = setTimeout(restart, ANSWER_TIMEOUT_MS);
     worker.postMessage(request, transfer);
+    watchAnswers();
   }
 
-  /** @param {Inference} inference */
-  function sendInference(inference) {
-    inFlight = inference;
-    const request = inference.request();
+  /**
+   * @param {Lane} lane
+   * @param {Asked} asked
+   */
+  function sendOn(lane, asked) {
+    lane.inFlight = asked;
+    const request = asked.request();
     send(request, 'ink' in request ? [request.ink.buffer] : []);
   }
 
-  /** @param {ResultReply | null} result */
-  function inferenceDone(result) {
-    inFlight?.resolve(result);
-    inFlight = null;
-    const queued = next;
-    next = null;
-    if (queued) sendInference(queued);
+  /**
+   * Resolves the lane's request in flight with `reply`, and sends its next one.
+   * @param {Lane} lane
+   * @param {WorkerReply | null} reply
+   */
+  function answered(lane, reply) {
+    lane.inFlight?.resolve(reply);
+    lane.inFlight = null;
+    const queued = lane.next;
+    lane.next = null;
+    if (queued) sendOn(lane, queued);
   }
 
   /** @param {WorkerReply} reply */
   function handle(reply) {
-    // `conv` is news the worker sends unasked, not an answer.
-    if (reply.type !== 'conv') clearTimeout(watchdog);
     switch (reply.type) {
       case 'ready': {
         const restarted = restarts > 0;
@@ -129,7 +159,9 @@ export function createModelClient(events) {
         events.convLoaded(reply);
         break;
       case 'result':
-        inferenceDone(reply);
+      case 'decoded':
+      case 'interpolated':
+        answered(lanes[LANE_OF_REPLY[reply.type]], reply);
         break;
       case 'uploaded':
         uploads.shift()?.resolve(reply.message);
@@ -137,10 +169,15 @@ export function createModelClient(events) {
       case 'failed':
         if (reply.request === 'upload') uploads.shift()?.reject(new Error(reply.message));
         else events.failed(reply.message);
-        if (reply.fatal) restart();
-        else if (reply.request === 'infer') inferenceDone(null);
+        if (reply.fatal) {
+          restart();
+          return;
+        }
+        if (reply.request in lanes) answered(lanes[/** @type {keyof Lanes} */ (reply.request)], null);
         break;
     }
+    // `conv` is news the worker sends unasked, not an answer; the others may leave some owed.
+    if (reply.type !== 'conv') watchAnswers();
   }
 
   /**
@@ -172,10 +209,12 @@ export function createModelClient(events) {
     clearTimeout(watchdog);
     worker.terminate();
     ready = false;
-    inFlight?.resolve(null);
-    next?.resolve(null);
-    inFlight = null;
-    next = null;
+    for (const lane of Object.values(lanes)) {
+      lane.inFlight?.resolve(null);
+      lane.next?.resolve(null);
+      lane.inFlight = null;
+      lane.next = null;
+    }
     for (const upload of uploads) upload.reject(new Error('the model worker stopped'));
     uploads = [];
     restarts += 1;
@@ -189,18 +228,21 @@ export function createModelClient(events) {
       startWorker(first);
     },
     /**
-     * Asks for an inference, built by `request` when sent: now, or after the one in flight unless
-     * a later one is asked for. Null when not sent, failed or cut short.
-     * @param {() => InferRequest} request
-     * @returns {Promise<ResultReply | null>}
+     * Asks on `lane` for the request `request` builds when it is sent: now, or after the one in
+     * flight unless a later one is asked for. Null when not sent, failed or cut short.
+     * @template {keyof Lanes} L
+     * @param {L} lane
+     * @param {() => Lanes[L][0]} request
+     * @returns {Promise<Lanes[L][1] | null>}
      */
-    infer(request) {
+    ask(lane, request) {
+      const queue = lanes[lane];
       return new Promise((resolve) => {
-        if (inFlight) {
-          next?.resolve(null);
-          next = { request, resolve };
+        if (queue.inFlight) {
+          queue.next?.resolve(null);
+          queue.next = { request, resolve };
         } else if (ready) {
-          sendInference({ request, resolve });
+          sendOn(queue, { request, resolve });
         } else {
           resolve(null);
         }

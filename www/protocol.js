@@ -10,7 +10,8 @@
  * @property {'load'} type
  * @property {Blob} wasm  the wasm module, bottleneck-web_bg.wasm
  * @property {string[]} available  the model files models/index.json lists
- * @property {Blob} dense  the dense autoencoder, models/dense.onnx
+ * @property {Blob} encoder  the dense autoencoder's encoder half, models/dense.encoder.onnx
+ * @property {Blob} decoder  its decoder half, models/dense.decoder.onnx
  * @property {string} card  the dense model's card, models/dense.json
  */
 
@@ -34,7 +35,44 @@
  * @property {ArrayBuffer} bytes
  */
 
-/** @typedef {LoadRequest | InferRequest | UploadRequest} WorkerRequest */
+/**
+ * Decodes a code of ten numbers through the decoder alone.
+ * @typedef {object} DecodeRequest
+ * @property {'decode'} type
+ * @property {Float32Array} code
+ */
+
+/**
+ * Encodes two 28×28 inputs and decodes the codes between them, (1 − t)·z₀ + t·z₁ for
+ * [`MORPH_FRAMES`](worker.js) evenly spaced t from 0 to 1, in one batched decoder run.
+ * @typedef {object} InterpolateRequest
+ * @property {'interpolate'} type
+ * @property {Float32Array} from
+ * @property {Float32Array} to
+ */
+
+/**
+ * @typedef {LoadRequest | InferRequest | UploadRequest | DecodeRequest | InterpolateRequest}
+ *   WorkerRequest
+ */
+
+/**
+ * Per dimension of the code, the least and greatest value over the training digits' codes.
+ * @typedef {{ lo: number[], hi: number[] }} CodeSpread
+ */
+
+/**
+ * models/dense.map.json, written by `trainer code-map`: the test digits' codes on the two
+ * principal axes of the codes, positions quantized to 0..`quantized` over `extent`.
+ * @typedef {object} CodeMapFile
+ * @property {number} count
+ * @property {number[]} mean
+ * @property {[number[], number[]]} axes
+ * @property {[number, number]} variance_share
+ * @property {number} quantized
+ * @property {{ a: [number, number], b: [number, number] }} extent
+ * @property {{ a: number[], b: number[], label: number[] }} points
+ */
 
 /**
  * The validation errors of the dense model card, as a histogram of equal bins from `lo` to `hi`.
@@ -47,6 +85,7 @@
  * @property {'ready'} type
  * @property {string} convMessage  what to say about the denoiser until its `conv` message comes
  * @property {Histogram} histogram
+ * @property {CodeSpread | null} codeSpread  from the card; null for a card without it
  */
 
 /**
@@ -72,6 +111,8 @@
  * @property {Float32Array} input  the 28×28 model input
  * @property {Float32Array} noisy  the input with noise, as the denoiser gets it
  * @property {Float32Array} reconstruction  the dense model's rebuild of the input
+ * @property {Float32Array | null} code  the input's ten numbers at the bottleneck; null for an
+ *   uploaded model, which is not split into halves
  * @property {Float32Array | null} denoised  the denoiser's output, null while it is not loaded
  * @property {Score} score
  * @property {number} denseMs
@@ -94,6 +135,27 @@
  * @property {boolean} fatal  whether the wasm instance trapped, so that the worker must be replaced
  */
 
-/** @typedef {ReadyReply | ConvReply | ResultReply | UploadedReply | FailedReply} WorkerReply */
+/**
+ * The answer to `decode`: the decoder's image for the code.
+ * @typedef {object} DecodedReply
+ * @property {'decoded'} type
+ * @property {Float32Array} code
+ * @property {Float32Array} image
+ */
+
+/**
+ * The answer to `interpolate`: both ends' codes and the frames decoded between them, 784 values
+ * each, one after the other.
+ * @typedef {object} InterpolatedReply
+ * @property {'interpolated'} type
+ * @property {[Float32Array, Float32Array]} codes
+ * @property {Float32Array} frames
+ * @property {number} decodeMs  the batched decoder run
+ */
+
+/**
+ * @typedef {ReadyReply | ConvReply | ResultReply | UploadedReply | DecodedReply
+ *   | InterpolatedReply | FailedReply} WorkerReply
+ */
 
 export {};

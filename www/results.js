@@ -19,14 +19,17 @@ export function paintGrey(canvas, values) {
   context.putImageData(image, 0, 0);
 }
 
+/** The side of the models' square images, in pixels. */
+export const IMAGE_SIDE = 28;
+
 /**
  * A new 28×28 canvas showing `values`.
  * @param {Float32Array} values
  */
 export function imageCanvas(values) {
   const canvas = document.createElement('canvas');
-  canvas.width = 28;
-  canvas.height = 28;
+  canvas.width = IMAGE_SIDE;
+  canvas.height = IMAGE_SIDE;
   paintGrey(canvas, values);
   return canvas;
 }

@@ -6,12 +6,27 @@ import {
 } from './bottleneck-web.js';
 
 /**
- * @import { InferRequest, LoadRequest, ReadyReply, ResultReply, UploadRequest, UploadedReply,
- *   WorkerReply, WorkerRequest } from './protocol.js'
+ * @import { DecodeRequest, DecodedReply, InferRequest, InterpolateRequest, InterpolatedReply,
+ *   LoadRequest, ReadyReply, ResultReply, UploadRequest, UploadedReply, WorkerReply,
+ *   WorkerRequest } from './protocol.js'
  */
 
-/** @type {AutoencoderModel | null} */
+/** Frames of a morph between two codes, decoded in one batched run. */
+const MORPH_FRAMES = 8;
+
+/**
+ * The anomaly detector: the shipped model as its encoder and decoder halves, so that the code
+ * between them can be shown and steered, or an uploaded whole model.
+ * @type {{ encoder: AutoencoderModel, decoder: AutoencoderModel } | { whole: AutoencoderModel } | null}
+ */
 let dense = null;
+/**
+ * The decoder's bytes, for the batched decoder that the first morph loads.
+ * @type {Uint8Array | null}
+ */
+let decoderBytes = null;
+/** @type {AutoencoderModel | null} */
+let morphDecoder = null;
 /** @type {AutoencoderModel | null} */
 let conv = null;
 /** @type {AnomalyScale | null} */
@@ -36,16 +51,21 @@ function messageOf(error) {
  * @param {LoadRequest} request
  * @returns {Promise<ReadyReply>}
  */
-async function load({ wasm, available, dense: denseBlob, card }) {
-  const [module, denseBytes] = await Promise.all([
+async function load({ wasm, available, encoder, decoder, card }) {
+  const [module, encoderBytes, decoderBuffer] = await Promise.all([
     // Compiled while read from its blob, off the page's main thread.
     WebAssembly.compileStreaming(new Response(wasm, { headers: { 'content-type': 'application/wasm' } })),
-    denseBlob.arrayBuffer(),
+    encoder.arrayBuffer(),
+    decoder.arrayBuffer(),
   ]);
   // Synchronous, as workers may: the module is compiled already, and the async form would
   // only wait for another task.
   initSync({ module });
-  dense = AutoencoderModel.load(new Uint8Array(denseBytes));
+  decoderBytes = new Uint8Array(decoderBuffer);
+  dense = {
+    encoder: AutoencoderModel.load(new Uint8Array(encoderBytes)),
+    decoder: AutoencoderModel.load(decoderBytes),
+  };
   scale = AnomalyScale.fromCardJson(card);
   const hasConv = available.includes('conv.onnx');
   convToLoad = hasConv;
@@ -53,6 +73,8 @@ async function load({ wasm, available, dense: denseBlob, card }) {
     type: 'ready',
     convMessage: hasConv ? 'Loading the denoiser…' : 'The denoiser (conv.onnx) has not been trained yet.',
     histogram: { counts: scale.histogramCounts, lo: scale.histogramLo, hi: scale.histogramHi },
+    // The card was checked by fromCardJson, code_spread included.
+    codeSpread: JSON.parse(card).code_spread ?? null,
   };
 }
 
@@ -86,7 +108,14 @@ function infer(request) {
   const input = 'image' in request ? request.image : preprocess(request.ink, request.width, request.height);
   const noisy = addNoise(input, request.noise, BigInt(request.seed));
   let started = performance.now();
-  const reconstruction = dense.run(input);
+  // decoder(encoder(x)) is the whole model's rebuild: the page shows the code it went through.
+  let code = null;
+  let reconstruction;
+  if ('whole' in dense) reconstruction = dense.whole.run(input);
+  else {
+    code = dense.encoder.run(input);
+    reconstruction = dense.decoder.run(code);
+  }
   const denseMs = performance.now() - started;
   const score = scale.score(input, reconstruction);
   const scoreFields = { error: score.error, percentile: score.percentile, unusual: score.unusual };
@@ -100,7 +129,7 @@ function infer(request) {
   }
   return {
     type: 'result',
-    input, noisy, reconstruction, denoised,
+    input, noisy, reconstruction, code, denoised,
     score: scoreFields,
     denseMs, convMs,
   };
@@ -114,9 +143,9 @@ function infer(request) {
 function upload({ name, bytes }) {
   const model = AutoencoderModel.load(new Uint8Array(bytes));
   if (model.kind === ModelKind.Reconstruct) {
-    dense?.free();
-    dense = model;
-    return { type: 'uploaded', message: `Now using ${name} as the dense autoencoder.` };
+    freeDense();
+    dense = { whole: model };
+    return { type: 'uploaded', message: `Now using ${name} as the dense autoencoder; the code and its map are the shipped model's and are not shown for it.` };
   }
   if (model.kind === ModelKind.Denoise) {
     conv?.free();
@@ -128,6 +157,56 @@ function upload({ name, bytes }) {
   throw new Error(`${name} is only the ${half} half of an autoencoder; the page needs a whole one`);
 }
 
+function freeDense() {
+  if (!dense) return;
+  if ('whole' in dense) dense.whole.free();
+  else {
+    dense.encoder.free();
+    dense.decoder.free();
+  }
+  morphDecoder?.free();
+  morphDecoder = null;
+  decoderBytes = null;
+  dense = null;
+}
+
+/** The shipped model's halves; errors for an uploaded whole model, which has no code to show. */
+function halves() {
+  if (!dense) throw new Error('the models are not loaded yet');
+  if ('whole' in dense) throw new Error('the uploaded dense model is not split into an encoder and a decoder, so it has no code to decode');
+  return dense;
+}
+
+/**
+ * Decodes a code through the decoder alone.
+ * @param {DecodeRequest} request
+ * @returns {DecodedReply}
+ */
+function decode({ code }) {
+  return { type: 'decoded', code, image: halves().decoder.run(code) };
+}
+
+/**
+ * Encodes both ends and decodes the codes between them in one batched run.
+ * @param {InterpolateRequest} request
+ * @returns {InterpolatedReply}
+ */
+function interpolate({ from, to }) {
+  const { encoder } = halves();
+  morphDecoder ??= AutoencoderModel.loadBatched(/** @type {Uint8Array} */ (decoderBytes), MORPH_FRAMES);
+  const codes = /** @type {[Float32Array, Float32Array]} */ ([encoder.run(from), encoder.run(to)]);
+  const between = new Float32Array(MORPH_FRAMES * codes[0].length);
+  for (let frame = 0; frame < MORPH_FRAMES; frame += 1) {
+    const t = frame / (MORPH_FRAMES - 1);
+    for (let i = 0; i < codes[0].length; i += 1) {
+      between[frame * codes[0].length + i] = (1 - t) * codes[0][i] + t * codes[1][i];
+    }
+  }
+  const started = performance.now();
+  const frames = morphDecoder.run(between);
+  return { type: 'interpolated', codes, frames, decodeMs: performance.now() - started };
+}
+
 /**
  * @param {WorkerRequest} request
  * @returns {Promise<WorkerReply>}
@@ -137,6 +216,8 @@ async function answer(request) {
     case 'load': return load(request);
     case 'infer': return infer(request);
     case 'upload': return upload(request);
+    case 'decode': return decode(request);
+    case 'interpolate': return interpolate(request);
   }
 }
 

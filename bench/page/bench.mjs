@@ -17,7 +17,7 @@ ort.env.wasm.wasmPaths = new URL('../../node_modules/onnxruntime-web/dist/', imp
 const SHAPES = { dense: [1, 784], conv: [1, 1, 28, 28] };
 
 async function modelBytes(name) {
-  const response = await fetch(`../../dist/models/${name}.onnx`);
+  const response = await fetch(`../../www/models/${name}.onnx`);
   if (!response.ok) throw new Error(`${name}.onnx: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
 }

@@ -231,6 +231,185 @@ test('embed mode shows the demo without the page around it', async () => {
   await embedded.close();
 });
 
+/** The native runtime's outputs for the explorer tests (trainer/tests/explorer_fixture.rs). */
+const explorerFixture = JSON.parse(readFileSync(`${repo}tests/e2e/fixtures/explorer.json`, 'utf8'));
+
+/** The exact code the sliders show. */
+async function shownCode(on = page) {
+  return JSON.parse(await on.locator('#code-sliders').getAttribute('data-code'));
+}
+
+/** Asserts |a − b| ≤ `tolerance` value by value. */
+function assertClose(a, b, tolerance, what) {
+  assert.equal(a.length, b.length, what);
+  const worst = Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+  assert.ok(worst <= tolerance, `${what}: max |Δ| = ${worst}`);
+}
+
+/** Waits until the canvas `id` shows `values` to within `tolerance` per grey level. */
+async function waitForCanvas(id, values, tolerance) {
+  await page.waitForFunction(([canvasId, expected, within]) => {
+    const canvas = document.getElementById(canvasId);
+    const data = canvas.getContext('2d').getImageData(0, 0, 28, 28).data;
+    return expected.every((v, i) => Math.abs(data[i * 4] / 255 - Math.min(1, Math.max(0, v))) <= within);
+  }, [id, values, tolerance]);
+}
+
+test('the code follows the drawing, and a gallery digit shows the native encoder\'s code', async () => {
+  await page.locator('#clear').click();
+  await drawSeven();
+  await page.locator('#code-sliders[data-code]').waitFor();
+  const drawn = await shownCode();
+  assert.equal(drawn.length, 10);
+  for (let i = 1; i <= 10; i += 1) {
+    assert.equal(await page.getByRole('slider', { name: `code ${i}`, exact: true }).count(), 1);
+  }
+  await pickExample('Digit 0');
+  await page.waitForFunction((before) => document.getElementById('code-sliders').dataset.code !== before,
+    JSON.stringify(drawn));
+  assertClose(await shownCode(), explorerFixture.code, 1e-5, 'the page\'s code against the native encoder');
+  // Until the code is steered, the decoded panel shows decoder(code), which is the rebuild.
+  assertClose(await canvasPixels('decoded'), await canvasPixels('reconstruction'), 0, 'decoded vs rebuild');
+});
+
+test('moving "code 3" by keyboard paints the decoder\'s image of the moved code', async () => {
+  const slider = page.getByRole('slider', { name: 'code 3', exact: true });
+  await slider.focus();
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((moved) => {
+    const code = JSON.parse(document.getElementById('code-sliders').dataset.code);
+    return Math.abs(code[2] - moved) < 1e-3;
+  }, explorerFixture.moved_code[2]);
+  assertClose(await shownCode(), explorerFixture.moved_code, 1e-4, 'the moved code');
+  await waitForCanvas('decoded', explorerFixture.moved_decoded, 1.5 / 255);
+  await page.locator('.code').screenshot({ path: `${artifacts}/code-steered.png` });
+  await page.locator('#code-reset').click();
+  assertClose(await shownCode(), explorerFixture.code, 1e-5, 'the code after reset');
+});
+
+test('a click on the map decodes that point and the sliders follow', async () => {
+  const map = await page.evaluate(() => fetch('models/dense.map.json').then((r) => r.json()));
+  const canvas = page.locator('#code-map');
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  const codeBefore = await shownCode();
+  const [fx, fy] = [0.3, 0.6];
+  await page.mouse.click(box.x + fx * box.width, box.y + fy * box.height);
+  const a = map.extent.a[0] + fx * (map.extent.a[1] - map.extent.a[0]);
+  const b = map.extent.b[0] + (1 - fy) * (map.extent.b[1] - map.extent.b[0]);
+  const expected = map.mean.map((m, i) => m + a * map.axes[0][i] + b * map.axes[1][i]);
+  // The click lands on a whole pixel of the canvas: allow a pixel's worth of plane.
+  const pixel = Math.max(map.extent.a[1] - map.extent.a[0], map.extent.b[1] - map.extent.b[0]) / box.width;
+  const norm = Math.hypot(...map.axes[0]) + Math.hypot(...map.axes[1]);
+  await page.waitForFunction((before) => document.getElementById('code-sliders').dataset.code !== before,
+    JSON.stringify(codeBefore));
+  assertClose(await shownCode(), expected, 2 * pixel * norm, 'the code of the clicked point');
+  const before = await canvasPixels('decoded');
+  await canvas.focus();
+  await page.keyboard.press('ArrowUp');
+  await page.waitForFunction((old) => {
+    const canvasEl = document.getElementById('decoded');
+    const data = canvasEl.getContext('2d').getImageData(0, 0, 28, 28).data;
+    return old.some((v, i) => Math.abs(data[i * 4] / 255 - v) > 0.01);
+  }, before);
+  assert.match(await page.locator('#map-caption').textContent(), /\d+ % and \d+ % of the codes' variance/);
+  await page.locator('.map').screenshot({ path: `${artifacts}/code-map.png` });
+});
+
+test('a morph between two digits starts and ends at their rebuilds', async () => {
+  await pickExample('Digit 0');
+  const start = await canvasPixels('reconstruction');
+  await page.locator('#morph-from').click();
+  await pickExample('Digit 7');
+  const end = await canvasPixels('reconstruction');
+  await page.locator('#morph-to').click();
+  await page.locator('#morph-code-strip canvas').nth(7).waitFor();
+  const frame = (index) => page.evaluate((i) => {
+    const canvas = document.querySelectorAll('#morph-code-strip canvas')[i];
+    const data = canvas.getContext('2d').getImageData(0, 0, 28, 28).data;
+    return Array.from({ length: 784 }, (_, p) => data[p * 4] / 255);
+  }, index);
+  assertClose(await frame(0), start, 1.5 / 255, 'the first frame against decoder(z0)');
+  assertClose(await frame(7), end, 1.5 / 255, 'the last frame against decoder(z1)');
+  await page.locator('#morph-t').fill('0.5');
+  await page.locator('.morph').screenshot({ path: `${artifacts}/morph.png` });
+});
+
+test('a picture file is scored, and an empty or broken one gets a message', async () => {
+  // A dark 7 on white, as a photo of a written digit would be.
+  const png = await page.evaluate(() => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 120;
+    canvas.height = 90;
+    const context = canvas.getContext('2d');
+    context.fillStyle = '#fff';
+    context.fillRect(0, 0, 120, 90);
+    context.strokeStyle = '#111';
+    context.lineWidth = 9;
+    context.beginPath();
+    context.moveTo(40, 15);
+    context.lineTo(80, 15);
+    context.lineTo(55, 80);
+    context.stroke();
+    return canvas.toDataURL('image/png').split(',')[1];
+  });
+  await page.locator('#picture').setInputFiles({ name: 'seven.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
+  await page.locator('#picture-status').filter({ hasText: /^seven\.png: preprocessed as drawings are, dark on light, inverted/ }).waitFor();
+  assert.match(await scoreText(), /^Error \d+\.\d+, above/);
+  const input = await canvasPixels('input');
+  assert.ok(input.filter((v) => v > 0.5).length > 20, 'the inverted picture has ink');
+  assert.ok(input[0] < 0.1, 'the white background became black');
+  await page.locator('#picture').setInputFiles({ name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) });
+  await page.locator('#picture-status').filter({ hasText: /^Error: empty\.png is empty/ }).waitFor();
+  await page.locator('#picture').setInputFiles({ name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('not a picture') });
+  await page.locator('#picture-status').filter({ hasText: /^Error: broken\.png could not be decoded/ }).waitFor();
+  await page.locator('#picture').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+  await page.locator('#picture-status').filter({ hasText: /is not a PNG, JPEG or WebP/ }).waitFor();
+  await pickExample('Digit 3');
+});
+
+/** Opens the page at `width`×`height` (with `query`) and waits for its first result. */
+async function pageAt(width, height, query = '') {
+  const opened = await browser.newPage({ viewport: { width, height } });
+  opened.on('pageerror', (error) => consoleErrors.push(error.message));
+  opened.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  await opened.goto(`${pageUrl}${query}`);
+  await opened.locator('#timing').filter({ hasText: 'Inference' }).waitFor({ state: 'attached', timeout: 20_000 });
+  await opened.locator('#code-sliders[data-code]').waitFor();
+  return opened;
+}
+
+/** Asserts that each of `selectors` lies wholly inside the viewport of `on`, unscrolled. */
+async function assertInView(on, selectors, what) {
+  const { width, height } = on.viewportSize();
+  for (const selector of selectors) {
+    const box = await on.locator(selector).first().boundingBox();
+    assert.ok(box, `${what}: ${selector} is shown`);
+    assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.width <= width + 0.5 && box.y + box.height <= height + 0.5,
+      `${what}: ${selector} at ${JSON.stringify(box)} is outside ${width}×${height}`);
+  }
+}
+
+test('the layout keeps the pad, the rebuilds, the score and the code in view', async () => {
+  const laptop = await pageAt(1280, 800);
+  await assertInView(laptop, ['#pad', '#input', '#reconstruction', '#denoised', '#score', '#code-sliders', '#decoded'], '1280×800');
+  await laptop.screenshot({ path: `${artifacts}/layout-1280x800.png` });
+  await laptop.close();
+  const phone = await pageAt(390, 844);
+  await assertInView(phone, ['#pad', '#input', '#reconstruction', '#denoised'], '390×844');
+  await phone.screenshot({ path: `${artifacts}/layout-390x844.png` });
+  await phone.close();
+  // The README's iframe: 640×720, with no scrolling inside it.
+  const embed = await pageAt(640, 720, '?embed');
+  await assertInView(embed, ['#pad', '#reconstruction', '#denoised', '#score', '#code-sliders', '#decoded'], 'embed 640×720');
+  const scrollHeight = await embed.evaluate(() => document.documentElement.scrollHeight);
+  assert.ok(scrollHeight <= 720, `the embed needs no scrolling: ${scrollHeight} px tall`);
+  await embed.screenshot({ path: `${artifacts}/embed-640x720.png` });
+  await embed.close();
+});
+
 test('no console errors and no requests outside the origin', () => {
   assert.deepEqual(consoleErrors, []);
   assert.deepEqual(foreignRequests, []);
