@@ -196,6 +196,10 @@ pub struct CodeMapArgs {
 /// Parses `--weights`, listing the formats in `--help` and in the error for an unknown one.
 fn weight_format_parser() -> impl clap::builder::TypedValueParser<Value = WeightFormat> {
     use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(WeightFormat::ALL.map(WeightFormat::name))
-        .map(|name| name.parse::<WeightFormat>().expect("every listed name parses"))
+    clap::builder::PossibleValuesParser::new(WeightFormat::ALL.map(WeightFormat::name)).map(
+        |name| {
+            name.parse::<WeightFormat>()
+                .expect("every listed name parses")
+        },
+    )
 }

@@ -37,8 +37,14 @@ impl Pca {
     /// code, if a value is NaN or infinite, or if all codes are equal (no direction to find).
     pub fn fit(codes: ArrayView2<f32>) -> Result<Pca> {
         let (count, width) = codes.dim();
-        ensure!(count >= 2, "a map of codes needs at least 2 codes, got {count}: encode more images");
-        ensure!(width >= 2, "codes of {width} value(s) have no second axis to map");
+        ensure!(
+            count >= 2,
+            "a map of codes needs at least 2 codes, got {count}: encode more images"
+        );
+        ensure!(
+            width >= 2,
+            "codes of {width} value(s) have no second axis to map"
+        );
         ensure_finite(codes)?;
         let first = codes.row(0);
         ensure!(
@@ -64,7 +70,11 @@ impl Pca {
     /// The 2-D position (a, b) of `code`: (code − mean)·axis1 and (code − mean)·axis2.
     pub fn position(&self, code: ArrayView1<f32>) -> [f64; 2] {
         self.axes.each_ref().map(|axis| {
-            code.iter().zip(&self.mean).zip(axis).map(|((&z, mean), u)| (f64::from(z) - mean) * u).sum()
+            code.iter()
+                .zip(&self.mean)
+                .zip(axis)
+                .map(|((&z, mean), u)| (f64::from(z) - mean) * u)
+                .sum()
         })
     }
 }
@@ -72,12 +82,22 @@ impl Pca {
 /// Per dimension, the least and greatest value of `codes` (one per row). Errors if there are no
 /// codes or a value is NaN or infinite.
 pub fn code_spread(codes: ArrayView2<f32>) -> Result<CodeSpread> {
-    ensure!(codes.nrows() > 0, "the code spread needs at least one code: the training split is empty");
+    ensure!(
+        codes.nrows() > 0,
+        "the code spread needs at least one code: the training split is empty"
+    );
     ensure_finite(codes)?;
     let fold = |start: f32, pick: fn(f32, f32) -> f32| -> Vec<f32> {
-        codes.columns().into_iter().map(|column| column.fold(start, |acc, &v| pick(acc, v))).collect()
+        codes
+            .columns()
+            .into_iter()
+            .map(|column| column.fold(start, |acc, &v| pick(acc, v)))
+            .collect()
     };
-    Ok(CodeSpread { lo: fold(f32::INFINITY, f32::min), hi: fold(f32::NEG_INFINITY, f32::max) })
+    Ok(CodeSpread {
+        lo: fold(f32::INFINITY, f32::min),
+        hi: fold(f32::NEG_INFINITY, f32::max),
+    })
 }
 
 /// The file `dense.map.json`: the PCA of a split's codes and every image's quantized position on
@@ -131,7 +151,13 @@ pub struct Points {
 impl CodeMap {
     /// The map of `codes` (one per row, `labels[i]` the class of row i) from the images of
     /// `data`'s `split`, encoded by `model`. Errors as [`Pca::fit`] does, or if the counts differ.
-    pub fn new(model: &str, data: &str, split: &str, codes: ArrayView2<f32>, labels: &[u8]) -> Result<CodeMap> {
+    pub fn new(
+        model: &str,
+        data: &str,
+        split: &str,
+        codes: ArrayView2<f32>,
+        labels: &[u8],
+    ) -> Result<CodeMap> {
         ensure!(
             labels.len() == codes.nrows(),
             "{} codes but {} labels: give one label per code",
@@ -139,13 +165,25 @@ impl CodeMap {
             labels.len()
         );
         let pca = Pca::fit(codes)?;
-        let positions: Vec<[f64; 2]> = codes.rows().into_iter().map(|code| pca.position(code)).collect();
+        let positions: Vec<[f64; 2]> = codes
+            .rows()
+            .into_iter()
+            .map(|code| pca.position(code))
+            .collect();
         let extent = |k: usize| {
-            let (lo, hi) = positions.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[k]), hi.max(p[k])));
+            let (lo, hi) = positions
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                    (lo.min(p[k]), hi.max(p[k]))
+                });
             [f32_at_or_below(lo), -f32_at_or_below(-hi)]
         };
-        let extent = Extent { a: extent(0), b: extent(1) };
-        let steps = |k: usize, range: [f32; 2]| positions.iter().map(|p| quantize(p[k], range)).collect();
+        let extent = Extent {
+            a: extent(0),
+            b: extent(1),
+        };
+        let steps =
+            |k: usize, range: [f32; 2]| positions.iter().map(|p| quantize(p[k], range)).collect();
         let to_f32 = |values: &[f64]| values.iter().map(|&v| v as f32).collect::<Vec<f32>>();
         Ok(CodeMap {
             model: model.into(),
@@ -156,7 +194,11 @@ impl CodeMap {
             axes: pca.axes.each_ref().map(|axis| to_f32(axis)),
             variance_share: pca.variance_share.map(|share| share as f32),
             quantized: QUANTIZED,
-            points: Points { a: steps(0, extent.a), b: steps(1, extent.b), label: labels.to_vec() },
+            points: Points {
+                a: steps(0, extent.a),
+                b: steps(1, extent.b),
+                label: labels.to_vec(),
+            },
             extent,
         })
     }
@@ -164,9 +206,13 @@ impl CodeMap {
     /// The position (a, b) that point `index` stands for.
     pub fn point(&self, index: usize) -> [f64; 2] {
         let step = |q: u16, [lo, hi]: [f32; 2]| {
-            f64::from(lo) + f64::from(q) * (f64::from(hi) - f64::from(lo)) / f64::from(self.quantized)
+            f64::from(lo)
+                + f64::from(q) * (f64::from(hi) - f64::from(lo)) / f64::from(self.quantized)
         };
-        [step(self.points.a[index], self.extent.a), step(self.points.b[index], self.extent.b)]
+        [
+            step(self.points.a[index], self.extent.a),
+            step(self.points.b[index], self.extent.b),
+        ]
     }
 
     /// The map as compact JSON: it is part of the page's download.
@@ -178,7 +224,8 @@ impl CodeMap {
 
     /// Writes the map to `path` atomically: a reader sees the older file or the whole new one.
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_atomic(path, self.to_json().as_bytes()).with_context(|| format!("writing {}", path.display()))
+        write_atomic(path, self.to_json().as_bytes())
+            .with_context(|| format!("writing {}", path.display()))
     }
 }
 
@@ -195,20 +242,30 @@ fn quantize(value: f64, [lo, hi]: [f32; 2]) -> u16 {
 /// The largest f32 at or below `value`, so that a range stored in f32 still holds its values.
 fn f32_at_or_below(value: f64) -> f32 {
     let nearest = value as f32;
-    if f64::from(nearest) > value { nearest.next_down() } else { nearest }
+    if f64::from(nearest) > value {
+        nearest.next_down()
+    } else {
+        nearest
+    }
 }
 
 /// Errors at the first NaN or infinite value of `codes`.
 fn ensure_finite(codes: ArrayView2<f32>) -> Result<()> {
     if let Some(((row, column), _)) = codes.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        bail!("code {row} has a NaN or infinite value at position {column}: the encoder's output is broken; re-export the model");
+        bail!(
+            "code {row} has a NaN or infinite value at position {column}: the encoder's output is broken; re-export the model"
+        );
     }
     Ok(())
 }
 
 /// `axis`, negated if needed so that its largest-magnitude component (the first, on a tie) is positive.
 fn with_positive_peak(mut axis: Vec<f64>) -> Vec<f64> {
-    let peak = axis.iter().copied().reduce(|peak, v| if v.abs() > peak.abs() { v } else { peak }).unwrap_or(0.0);
+    let peak = axis
+        .iter()
+        .copied()
+        .reduce(|peak, v| if v.abs() > peak.abs() { v } else { peak })
+        .unwrap_or(0.0);
     if peak < 0.0 {
         axis.iter_mut().for_each(|v| *v = -*v);
     }
@@ -224,7 +281,11 @@ fn symmetric_eigen(mut a: Array2<f64>) -> (Vec<f64>, Array2<f64>) {
     let mut vectors = Array2::<f64>::eye(n);
     let size: f64 = a.iter().map(|v| v * v).sum();
     for _ in 0..MAX_SWEEPS {
-        let off_diagonal: f64 = a.indexed_iter().filter(|((i, j), _)| i != j).map(|(_, v)| v * v).sum();
+        let off_diagonal: f64 = a
+            .indexed_iter()
+            .filter(|((i, j), _)| i != j)
+            .map(|(_, v)| v * v)
+            .sum();
         if off_diagonal <= f64::EPSILON * f64::EPSILON * size {
             break;
         }
@@ -268,7 +329,9 @@ mod tests {
     fn orthonormal(count: usize, width: usize) -> Vec<Array1<f64>> {
         let mut basis: Vec<Array1<f64>> = Vec::new();
         for k in 0..count {
-            let mut v = Array1::from_shape_fn(width, |i| ((i * 7 + k * 13 + 3) % 11) as f64 - 4.5 + 0.1 * k as f64);
+            let mut v = Array1::from_shape_fn(width, |i| {
+                ((i * 7 + k * 13 + 3) % 11) as f64 - 4.5 + 0.1 * k as f64
+            });
             for u in &basis {
                 v = &v - &(u * u.dot(&v));
             }
@@ -294,8 +357,15 @@ mod tests {
     }
 
     fn assert_close(actual: &[f64], expected: &[f64], tolerance: f64) {
-        let worst = actual.iter().zip(expected).map(|(a, e)| (a - e).abs()).fold(0.0, f64::max);
-        assert!(actual.len() == expected.len() && worst <= tolerance, "{actual:?} vs {expected:?}: off by {worst:e}");
+        let worst = actual
+            .iter()
+            .zip(expected)
+            .map(|(a, e)| (a - e).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            actual.len() == expected.len() && worst <= tolerance,
+            "{actual:?} vs {expected:?}: off by {worst:e}"
+        );
     }
 
     fn example() -> (Array1<f64>, Vec<Array1<f64>>, Array2<f32>) {
@@ -322,7 +392,10 @@ mod tests {
         let pca = Pca::fit(codes.view()).unwrap();
         for code in codes.rows() {
             let offset = code.mapv(f64::from) - &mean;
-            let expected = pca.axes.each_ref().map(|axis| offset.dot(&Array1::from(axis.clone())));
+            let expected = pca
+                .axes
+                .each_ref()
+                .map(|axis| offset.dot(&Array1::from(axis.clone())));
             assert_close(&pca.position(code), &expected, 1e-5);
             // By construction, each code sits at ±3 on the first axis and ±2 on the second.
             assert_close(&pca.position(code).map(f64::abs), &[3.0, 2.0], 1e-5);
@@ -334,7 +407,10 @@ mod tests {
         let (mean, _, codes) = example();
         let pca = Pca::fit(codes.view()).unwrap();
         for axis in &pca.axes {
-            let peak = axis.iter().copied().fold(0.0, |peak: f64, v| if v.abs() > peak.abs() { v } else { peak });
+            let peak = axis.iter().copied().fold(
+                0.0,
+                |peak: f64, v| if v.abs() > peak.abs() { v } else { peak },
+            );
             assert!(peak > 0.0, "{axis:?}");
         }
         // Every code mirrored through the mean, in reverse order: the same directions.
@@ -354,7 +430,11 @@ mod tests {
         let pca = Pca::fit(codes.view()).unwrap();
         assert_close(&pca.variance_share, &[1.0, 0.0], 1e-6);
         let map = CodeMap::new("dense", "synthetic", "test", codes.view(), &[0; 16]).unwrap();
-        assert!(map.points.b.iter().all(|&q| q <= QUANTIZED), "{:?}", map.points.b);
+        assert!(
+            map.points.b.iter().all(|&q| q <= QUANTIZED),
+            "{:?}",
+            map.points.b
+        );
         assert!(map.axes[1].iter().all(|v| v.is_finite()));
     }
 
@@ -367,13 +447,29 @@ mod tests {
         assert!(message(Array2::from_elem((5, 10), 0.7)).contains("all 5 codes are equal"));
         let (_, _, mut codes) = example();
         codes[[4, 6]] = f32::NAN;
-        assert!(message(codes.clone()).contains("code 4 has a NaN or infinite value at position 6"));
+        assert!(
+            message(codes.clone()).contains("code 4 has a NaN or infinite value at position 6")
+        );
         codes[[4, 6]] = f32::NEG_INFINITY;
         assert!(message(codes.clone()).contains("code 4"));
-        assert!(code_spread(codes.view()).unwrap_err().to_string().contains("code 4"));
-        assert!(code_spread(Array2::zeros((0, 10)).view()).unwrap_err().to_string().contains("at least one code"));
-        let labels_missing = CodeMap::new("dense", "synthetic", "test", example().2.view(), &[1; 3]).unwrap_err();
-        assert!(labels_missing.to_string().contains("16 codes but 3 labels"), "{labels_missing}");
+        assert!(
+            code_spread(codes.view())
+                .unwrap_err()
+                .to_string()
+                .contains("code 4")
+        );
+        assert!(
+            code_spread(Array2::zeros((0, 10)).view())
+                .unwrap_err()
+                .to_string()
+                .contains("at least one code")
+        );
+        let labels_missing =
+            CodeMap::new("dense", "synthetic", "test", example().2.view(), &[1; 3]).unwrap_err();
+        assert!(
+            labels_missing.to_string().contains("16 codes but 3 labels"),
+            "{labels_missing}"
+        );
     }
 
     #[test]
@@ -389,7 +485,10 @@ mod tests {
         let b = Array2::from_shape_fn((10, 10), |(i, j)| ((i * 3 + j * 5) % 7) as f64 - 3.0);
         let a = b.t().dot(&b) + Array2::<f64>::eye(10);
         let (values, vectors) = symmetric_eigen(a.clone());
-        assert!(values.windows(2).all(|pair| pair[0] >= pair[1]), "{values:?}");
+        assert!(
+            values.windows(2).all(|pair| pair[0] >= pair[1]),
+            "{values:?}"
+        );
         let residual = a.dot(&vectors) - &vectors * &Array1::from(values.clone());
         assert!(residual.iter().all(|v| v.abs() < 1e-10), "{residual}");
         let identity = vectors.t().dot(&vectors) - Array2::<f64>::eye(10);
@@ -406,22 +505,35 @@ mod tests {
         map.write(&path).unwrap();
         let read: CodeMap = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(read, map);
-        assert_eq!((read.count, read.split.as_str(), read.quantized), (16, "test", QUANTIZED));
+        assert_eq!(
+            (read.count, read.split.as_str(), read.quantized),
+            (16, "test", QUANTIZED)
+        );
         assert_eq!(read.points.label, labels);
         let pca = Pca::fit(codes.view()).unwrap();
-        let half_step = |[lo, hi]: [f32; 2]| 0.5 * (f64::from(hi) - f64::from(lo)) / f64::from(QUANTIZED);
+        let half_step =
+            |[lo, hi]: [f32; 2]| 0.5 * (f64::from(hi) - f64::from(lo)) / f64::from(QUANTIZED);
         let extents = [read.extent.a, read.extent.b];
         for (index, code) in codes.rows().into_iter().enumerate() {
             let (stored, exact) = (read.point(index), pca.position(code));
             for k in 0..2 {
                 let [lo, hi] = extents[k];
-                assert!(f64::from(lo) <= exact[k] && exact[k] <= f64::from(hi), "{exact:?} outside {extents:?}");
-                assert!((stored[k] - exact[k]).abs() <= half_step(extents[k]) * (1.0 + 1e-9), "point {index}: {stored:?} vs {exact:?}");
+                assert!(
+                    f64::from(lo) <= exact[k] && exact[k] <= f64::from(hi),
+                    "{exact:?} outside {extents:?}"
+                );
+                assert!(
+                    (stored[k] - exact[k]).abs() <= half_step(extents[k]) * (1.0 + 1e-9),
+                    "point {index}: {stored:?} vs {exact:?}"
+                );
             }
         }
         // The extremes of each axis are the ends of its range.
         for steps in [&read.points.a, &read.points.b] {
-            assert_eq!((steps.iter().min(), steps.iter().max()), (Some(&0), Some(&QUANTIZED)));
+            assert_eq!(
+                (steps.iter().min(), steps.iter().max()),
+                (Some(&0), Some(&QUANTIZED))
+            );
         }
     }
 
@@ -435,7 +547,10 @@ mod tests {
         std::fs::create_dir(&path).unwrap();
         let error = map.write(&path).unwrap_err();
         assert!(format!("{error:#}").contains("dense.map.json"), "{error:#}");
-        let entries: Vec<_> = std::fs::read_dir(folder.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let entries: Vec<_> = std::fs::read_dir(folder.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(entries, ["dense.map.json"]);
         assert!(path.is_dir() && std::fs::read_dir(&path).unwrap().next().is_none());
     }

@@ -5,12 +5,22 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// `c = a · b` when `accumulate` is false, `c += a · b` when it is true, on every rayon thread.
-pub fn matmul_into(a: ArrayView2<f32>, b: ArrayView2<f32>, c: &mut ArrayViewMut2<f32>, accumulate: bool) {
+pub fn matmul_into(
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
+    c: &mut ArrayViewMut2<f32>,
+    accumulate: bool,
+) {
     product(a, b, c, accumulate, gemm::Parallelism::Rayon(0));
 }
 
 /// `matmul_into` on the calling thread alone, for callers that share the work out themselves.
-pub fn matmul_into_here(a: ArrayView2<f32>, b: ArrayView2<f32>, c: &mut ArrayViewMut2<f32>, accumulate: bool) {
+pub fn matmul_into_here(
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
+    c: &mut ArrayViewMut2<f32>,
+    accumulate: bool,
+) {
     product(a, b, c, accumulate, gemm::Parallelism::None);
 }
 
@@ -23,8 +33,16 @@ fn product(
 ) {
     let (m, k) = a.dim();
     let (k2, n) = b.dim();
-    assert_eq!(k, k2, "matmul: inner dimensions differ ({m}×{k} · {k2}×{n})");
-    assert_eq!(c.dim(), (m, n), "matmul: output is {:?}, expected {m}×{n}", c.dim());
+    assert_eq!(
+        k, k2,
+        "matmul: inner dimensions differ ({m}×{k} · {k2}×{n})"
+    );
+    assert_eq!(
+        c.dim(),
+        (m, n),
+        "matmul: output is {:?}, expected {m}×{n}",
+        c.dim()
+    );
     let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
     let (b_rs, b_cs) = (b.strides()[0], b.strides()[1]);
     let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);

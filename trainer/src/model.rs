@@ -81,14 +81,19 @@ impl Model {
 
     /// Runs the first `upto` layers; with `train`, each keeps what its backward pass needs.
     pub fn forward(&mut self, x: Array2<f32>, train: bool, upto: usize) -> Array2<f32> {
-        self.layers[..upto].iter_mut().fold(x, |x, layer| layer.forward(x, train))
+        self.layers[..upto]
+            .iter_mut()
+            .fold(x, |x, layer| layer.forward(x, train))
     }
 
     /// Backpropagates d loss / d output of layer `upto - 1` down to the first layer.
     pub fn backward(&mut self, grad: Array2<f32>, upto: usize) {
         let mut grad = Some(grad);
         for (i, layer) in self.layers[..upto].iter_mut().enumerate().rev() {
-            grad = layer.backward(grad.expect("every layer but the first returns a gradient"), i > 0);
+            grad = layer.backward(
+                grad.expect("every layer but the first returns a gradient"),
+                i > 0,
+            );
         }
     }
 
@@ -100,8 +105,10 @@ impl Model {
     /// Inference over many samples, in chunks so memory stays bounded.
     pub fn predict(&mut self, x: ArrayView2<f32>, chunk: usize) -> Array2<f32> {
         let n = self.len();
-        let parts: Vec<Array2<f32>> =
-            x.axis_chunks_iter(Axis(0), chunk.max(1)).map(|c| self.forward(c.to_owned(), false, n)).collect();
+        let parts: Vec<Array2<f32>> = x
+            .axis_chunks_iter(Axis(0), chunk.max(1))
+            .map(|c| self.forward(c.to_owned(), false, n))
+            .collect();
         let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
         concatenate(Axis(0), &views).expect("chunks share their width")
     }
@@ -122,16 +129,30 @@ impl Model {
         };
         let output_shape = self.input_shape.clone();
         let (range, input, output) = match part {
-            Part::Full => (0..self.len(), ("x", self.input_shape.clone()), ("y", output_shape)),
+            Part::Full => (
+                0..self.len(),
+                ("x", self.input_shape.clone()),
+                ("y", output_shape),
+            ),
             Part::Encoder => (0..split, ("x", self.input_shape.clone()), ("z", code_shape)),
             Part::Decoder => (split..self.len(), ("z", code_shape), ("y", output_shape)),
         };
-        let title = format!("{}{}", self.kind.name(), match part {
-            Part::Full => "",
-            Part::Encoder => ".encoder",
-            Part::Decoder => ".decoder",
-        });
-        chain_to_onnx(&title, weights, &self.layers[range], (input.0, &input.1), (output.0, &output.1))
+        let title = format!(
+            "{}{}",
+            self.kind.name(),
+            match part {
+                Part::Full => "",
+                Part::Encoder => ".encoder",
+                Part::Decoder => ".decoder",
+            }
+        );
+        chain_to_onnx(
+            &title,
+            weights,
+            &self.layers[range],
+            (input.0, &input.1),
+            (output.0, &output.1),
+        )
     }
 }
 
@@ -142,13 +163,21 @@ fn dense_autoencoder(rng: &mut Rng) -> Model {
     let mut layers: Vec<Box<dyn Layer>> = Vec::new();
     // Encoder: ELU after every Dense but the last, which is the linear bottleneck.
     for (i, pair) in WIDTHS.windows(2).enumerate() {
-        let activation = if i + 2 < WIDTHS.len() { Activation::Elu } else { Activation::Linear };
+        let activation = if i + 2 < WIDTHS.len() {
+            Activation::Elu
+        } else {
+            Activation::Linear
+        };
         layers.push(Box::new(Dense::new(pair[0], pair[1], activation, rng)));
     }
     let split = layers.len();
     // Decoder: the mirror image, ELU after every Dense but the last, which ends in the sigmoid.
     for (i, pair) in WIDTHS.windows(2).rev().enumerate() {
-        let activation = if i + 2 < WIDTHS.len() { Activation::Elu } else { Activation::Sigmoid };
+        let activation = if i + 2 < WIDTHS.len() {
+            Activation::Elu
+        } else {
+            Activation::Sigmoid
+        };
         layers.push(Box::new(Dense::new(pair[1], pair[0], activation, rng)));
     }
     Model {
@@ -167,14 +196,31 @@ fn conv_autoencoder(rng: &mut Rng) -> Model {
     const CHANNELS: usize = 32;
     let (full, half, quarter) = (IMAGE_SIDE, IMAGE_SIDE / 2, IMAGE_SIDE / 4);
     let layers: Vec<Box<dyn Layer>> = vec![
-        Box::new(Conv2d::new(1, CHANNELS, full, full, rng).with_relu().with_pool()),
-        Box::new(Conv2d::new(CHANNELS, CHANNELS, half, half, rng).with_relu().with_pool()),
+        Box::new(
+            Conv2d::new(1, CHANNELS, full, full, rng)
+                .with_relu()
+                .with_pool(),
+        ),
+        Box::new(
+            Conv2d::new(CHANNELS, CHANNELS, half, half, rng)
+                .with_relu()
+                .with_pool(),
+        ),
         Box::new(Conv2d::new(CHANNELS, CHANNELS, quarter, quarter, rng).with_relu()),
-        Box::new(Conv2d::new(CHANNELS, CHANNELS, half, half, rng).after_upsample().with_relu()),
+        Box::new(
+            Conv2d::new(CHANNELS, CHANNELS, half, half, rng)
+                .after_upsample()
+                .with_relu(),
+        ),
         Box::new(Conv2d::new(CHANNELS, 1, full, full, rng).after_upsample()),
         Box::new(Sigmoid::default()),
     ];
-    Model { kind: ModelKind::Conv, layers, input_shape: vec![1, full, full], bottleneck: None }
+    Model {
+        kind: ModelKind::Conv,
+        layers,
+        input_shape: vec![1, full, full],
+        bottleneck: None,
+    }
 }
 
 #[cfg(test)]
@@ -187,8 +233,12 @@ mod tests {
         assert_eq!(
             model.architecture(),
             [
-                "Dense 784→512, ELU", "Dense 512→128, ELU", "Dense 128→10", "Dense 10→128, ELU",
-                "Dense 128→512, ELU", "Dense 512→784, sigmoid"
+                "Dense 784→512, ELU",
+                "Dense 512→128, ELU",
+                "Dense 128→10",
+                "Dense 10→128, ELU",
+                "Dense 128→512, ELU",
+                "Dense 512→784, sigmoid"
             ]
         );
         assert_eq!(model.bottleneck, Some((3, vec![10])));
@@ -197,7 +247,13 @@ mod tests {
     #[test]
     fn same_seed_same_weights() {
         let first = Model::new(ModelKind::Dense, 7).params()[0].value.to_vec();
-        assert_eq!(first, Model::new(ModelKind::Dense, 7).params()[0].value.to_vec());
-        assert_ne!(first, Model::new(ModelKind::Dense, 8).params()[0].value.to_vec());
+        assert_eq!(
+            first,
+            Model::new(ModelKind::Dense, 7).params()[0].value.to_vec()
+        );
+        assert_ne!(
+            first,
+            Model::new(ModelKind::Dense, 8).params()[0].value.to_vec()
+        );
     }
 }

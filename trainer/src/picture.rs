@@ -11,7 +11,12 @@ const ZOOM: usize = 3;
 const GAP: usize = 4;
 
 /// A greyscale PNG with three rows, clean, noisy and denoised, of the first `count` images.
-pub fn denoising_png(clean: ArrayView2<f32>, noisy: ArrayView2<f32>, denoised: ArrayView2<f32>, count: usize) -> Result<Vec<u8>> {
+pub fn denoising_png(
+    clean: ArrayView2<f32>,
+    noisy: ArrayView2<f32>,
+    denoised: ArrayView2<f32>,
+    count: usize,
+) -> Result<Vec<u8>> {
     let count = count.min(clean.nrows());
     if count == 0 || clean.ncols() != IMAGE_SIDE * IMAGE_SIDE {
         bail!("the denoising picture needs at least one 28×28 image");
@@ -24,7 +29,10 @@ pub fn denoising_png(clean: ArrayView2<f32>, noisy: ArrayView2<f32>, denoised: A
         for i in 0..count {
             for (p, &value) in set.row(i).iter().enumerate() {
                 let grey = grey_level(value);
-                let (y0, x0) = (GAP + r * cell + (p / IMAGE_SIDE) * ZOOM, GAP + i * cell + (p % IMAGE_SIDE) * ZOOM);
+                let (y0, x0) = (
+                    GAP + r * cell + (p / IMAGE_SIDE) * ZOOM,
+                    GAP + i * cell + (p % IMAGE_SIDE) * ZOOM,
+                );
                 for dy in 0..ZOOM {
                     pixels[(y0 + dy) * width + x0..][..ZOOM].fill(grey);
                 }
@@ -55,7 +63,10 @@ mod tests {
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();
         let cell = 28 * ZOOM + GAP;
-        assert_eq!((info.width as usize, info.height as usize), (2 * cell + GAP, 3 * cell + GAP));
+        assert_eq!(
+            (info.width as usize, info.height as usize),
+            (2 * cell + GAP, 3 * cell + GAP)
+        );
         let at = |row: usize| buf[(GAP + row * cell + 5) * info.width as usize + GAP + 5];
         assert_eq!((at(0), at(1), at(2)), (255, 128, 0));
     }

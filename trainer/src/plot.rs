@@ -11,8 +11,14 @@ pub fn loss_curve_svg(title: &str, loss_name: &str, history: &[EpochStats]) -> R
         let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("plot: {e}"))?;
         let values = history.iter().flat_map(|s| [s.train_loss, s.val_loss]);
-        let (lo, hi) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-        let (lo, hi) = if lo.is_finite() && lo > 0.0 { (lo * 0.9, hi * 1.1) } else { (1e-4, 1.0) };
+        let (lo, hi) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+        let (lo, hi) = if lo.is_finite() && lo > 0.0 {
+            (lo * 0.9, hi * 1.1)
+        } else {
+            (1e-4, 1.0)
+        };
         let epochs = history.len().max(2);
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20))
@@ -28,14 +34,23 @@ pub fn loss_curve_svg(title: &str, loss_name: &str, history: &[EpochStats]) -> R
             .draw()
             .map_err(|e| anyhow!("plot: {e}"))?;
         for (label, colour, pick) in [
-            ("train", BLUE, (|s: &EpochStats| s.train_loss) as fn(&EpochStats) -> f64),
+            (
+                "train",
+                BLUE,
+                (|s: &EpochStats| s.train_loss) as fn(&EpochStats) -> f64,
+            ),
             ("validation", RED, |s: &EpochStats| s.val_loss),
         ] {
             chart
-                .draw_series(LineSeries::new(history.iter().map(|s| (s.epoch, pick(s))), colour.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    history.iter().map(|s| (s.epoch, pick(s))),
+                    colour.stroke_width(2),
+                ))
                 .map_err(|e| anyhow!("plot: {e}"))?
                 .label(label)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -55,9 +70,19 @@ mod tests {
     #[test]
     fn draws_both_curves() {
         let history: Vec<EpochStats> = (1..=5)
-            .map(|epoch| EpochStats { epoch, train_loss: 0.1 / epoch as f64, val_loss: 0.12 / epoch as f64, seconds: 1.0 })
+            .map(|epoch| EpochStats {
+                epoch,
+                train_loss: 0.1 / epoch as f64,
+                val_loss: 0.12 / epoch as f64,
+                seconds: 1.0,
+            })
             .collect();
         let svg = loss_curve_svg("dense", "mse", &history).unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("validation") && svg.matches("<polyline").count() >= 2, "{svg}");
+        assert!(
+            svg.starts_with("<svg")
+                && svg.contains("validation")
+                && svg.matches("<polyline").count() >= 2,
+            "{svg}"
+        );
     }
 }

@@ -37,7 +37,15 @@ impl Recipe {
             ModelKind::Dense => (1024, OptimizerKind::Adam, None),
             ModelKind::Conv => (256, OptimizerKind::Adadelta, Some(NoiseSpec::default())),
         };
-        Recipe { model, epochs, batch, seed, optimizer, learning_rate: default_learning_rate(optimizer), noise }
+        Recipe {
+            model,
+            epochs,
+            batch,
+            seed,
+            optimizer,
+            learning_rate: default_learning_rate(optimizer),
+            noise,
+        }
     }
 
     /// The seed recipe with the given overrides; noise only makes sense for a denoiser.
@@ -63,13 +71,19 @@ impl Recipe {
         }
         match (self.model, noise) {
             (ModelKind::Dense, Some(_)) => {
-                bail!("--noise is for the conv denoiser; the dense model learns to rebuild clean images")
+                bail!(
+                    "--noise is for the conv denoiser; the dense model learns to rebuild clean images"
+                )
             }
             (_, Some(noise)) => self.noise = Some(noise),
             (_, None) => {}
         }
         if self.batch == 0 || self.epochs == 0 {
-            bail!("--batch and --epochs must be at least 1 (got {} and {})", self.batch, self.epochs);
+            bail!(
+                "--batch and --epochs must be at least 1 (got {} and {})",
+                self.batch,
+                self.epochs
+            );
         }
         Ok(self)
     }
@@ -101,22 +115,33 @@ impl Recipe {
         let seed = Recipe::seed(self.model, self.epochs, self.seed);
         let mut changes = Vec::new();
         let steps = self.steps(train_count);
-        if self.model == ModelKind::Dense && steps.abs_diff(DENSE_SEED_STEPS) > DENSE_SEED_STEPS / 10 {
+        if self.model == ModelKind::Dense
+            && steps.abs_diff(DENSE_SEED_STEPS) > DENSE_SEED_STEPS / 10
+        {
             changes.push(format!("{steps} steps instead of about {DENSE_SEED_STEPS}"));
         }
         if self.batch != seed.batch {
             changes.push(format!("batch {} instead of {}", self.batch, seed.batch));
         }
         if self.optimizer != seed.optimizer {
-            changes.push(format!("{:?} instead of {:?}", self.optimizer, seed.optimizer).to_lowercase());
+            changes.push(
+                format!("{:?} instead of {:?}", self.optimizer, seed.optimizer).to_lowercase(),
+            );
         }
         if self.learning_rate != default_learning_rate(self.optimizer) {
             changes.push(format!("learning rate {}", self.learning_rate));
         }
         if self.noise != seed.noise {
-            changes.push(format!("noise {}", self.noise.as_ref().map_or("none".into(), |n| n.to_string())));
+            changes.push(format!(
+                "noise {}",
+                self.noise.as_ref().map_or("none".into(), |n| n.to_string())
+            ));
         }
-        if changes.is_empty() { "seed".into() } else { format!("seed, except: {}", changes.join("; ")) }
+        if changes.is_empty() {
+            "seed".into()
+        } else {
+            format!("seed, except: {}", changes.join("; "))
+        }
     }
 }
 
@@ -136,19 +161,47 @@ mod tests {
     fn seed_recipes_say_seed_and_changes_are_named() {
         let dense = Recipe::seed(ModelKind::Dense, 66, 0);
         assert_eq!(dense.differences_from_seed(9003), "seed");
-        let longer = Recipe { epochs: 300, ..dense.clone() };
-        assert_eq!(longer.differences_from_seed(9003), "seed, except: 2700 steps instead of about 590");
+        let longer = Recipe {
+            epochs: 300,
+            ..dense.clone()
+        };
+        assert_eq!(
+            longer.differences_from_seed(9003),
+            "seed, except: 2700 steps instead of about 590"
+        );
         let conv = Recipe::seed(ModelKind::Conv, 20, 0);
         assert_eq!(conv.differences_from_seed(9003), "seed");
-        let adam = conv.with_overrides(None, Some(OptimizerKind::Adam), None, None).unwrap();
-        assert_eq!((adam.learning_rate, adam.differences_from_seed(9003).as_str()), (1e-3, "seed, except: adam instead of adadelta"));
+        let adam = conv
+            .with_overrides(None, Some(OptimizerKind::Adam), None, None)
+            .unwrap();
+        assert_eq!(
+            (
+                adam.learning_rate,
+                adam.differences_from_seed(9003).as_str()
+            ),
+            (1e-3, "seed, except: adam instead of adadelta")
+        );
     }
 
     #[test]
     fn bad_overrides_are_refused() {
         let dense = Recipe::seed(ModelKind::Dense, 1, 0);
-        assert!(dense.clone().with_overrides(None, None, None, Some(NoiseSpec::default())).is_err());
-        assert!(dense.clone().with_overrides(Some(0), None, None, None).is_err());
-        assert!(dense.with_overrides(None, None, Some(f32::NAN), None).is_err());
+        assert!(
+            dense
+                .clone()
+                .with_overrides(None, None, None, Some(NoiseSpec::default()))
+                .is_err()
+        );
+        assert!(
+            dense
+                .clone()
+                .with_overrides(Some(0), None, None, None)
+                .is_err()
+        );
+        assert!(
+            dense
+                .with_overrides(None, None, Some(f32::NAN), None)
+                .is_err()
+        );
     }
 }

@@ -61,10 +61,18 @@ pub fn train(
 ) -> Result<Vec<EpochStats>> {
     let samples = train_set.nrows();
     if samples == 0 || options.batch == 0 || options.epochs == 0 {
-        bail!("nothing to train: {samples} samples, batch {}, {} epochs", options.batch, options.epochs);
+        bail!(
+            "nothing to train: {samples} samples, batch {}, {} epochs",
+            options.batch,
+            options.epochs
+        );
     }
     crate::denormals::flush_denormals_everywhere();
-    let upto = if loss.takes_logits() { model.len() - 1 } else { model.len() };
+    let upto = if loss.takes_logits() {
+        model.len() - 1
+    } else {
+        model.len()
+    };
     let steps = samples.div_ceil(options.batch);
     let mut order: Vec<usize> = (0..samples).collect();
     let mut rng = Rng::new(options.seed);
@@ -92,8 +100,13 @@ pub fn train(
             model.backward(grad, upto);
             optimizer.step(model.params());
             loss_sum += batch_loss;
-            let rate = ((step + 1) * options.batch).min(samples) as f64 / started.elapsed().as_secs_f64();
-            bar.set_message(format!("loss {:.4}  {:.0} img/s", loss_sum / (step + 1) as f64, rate));
+            let rate =
+                ((step + 1) * options.batch).min(samples) as f64 / started.elapsed().as_secs_f64();
+            bar.set_message(format!(
+                "loss {:.4}  {:.0} img/s",
+                loss_sum / (step + 1) as f64,
+                rate
+            ));
             bar.inc(1);
         }
         bar.finish_and_clear();
@@ -104,7 +117,10 @@ pub fn train(
             seconds: started.elapsed().as_secs_f64(),
         };
         if !stats.val_loss.is_finite() {
-            bail!("validation loss is {} after epoch {epoch}. Nothing was written. Try a smaller --lr.", stats.val_loss);
+            bail!(
+                "validation loss is {} after epoch {epoch}. Nothing was written. Try a smaller --lr.",
+                stats.val_loss
+            );
         }
         if options.verbose {
             println!(
@@ -119,9 +135,17 @@ pub fn train(
 
 /// The loss over a whole set, computed in chunks the way training computes it.
 pub fn evaluate_loss(model: &mut Model, loss: &dyn Loss, set: &Pairs, chunk: usize) -> f64 {
-    let upto = if loss.takes_logits() { model.len() - 1 } else { model.len() };
+    let upto = if loss.takes_logits() {
+        model.len() - 1
+    } else {
+        model.len()
+    };
     let mut total = 0.0;
-    for (inputs, targets) in set.inputs.axis_chunks_iter(Axis(0), chunk).zip(set.targets.axis_chunks_iter(Axis(0), chunk)) {
+    for (inputs, targets) in set
+        .inputs
+        .axis_chunks_iter(Axis(0), chunk)
+        .zip(set.targets.axis_chunks_iter(Axis(0), chunk))
+    {
         let prediction = model.forward(inputs.to_owned(), false, upto);
         total += loss.loss_and_grad(prediction, targets).0 * inputs.nrows() as f64;
     }
@@ -165,7 +189,13 @@ mod tests {
     #[test]
     fn gather_rows_matches_select() {
         let set = array![[1.0f32, 2.0], [3.0, 4.0], [5.0, 6.0]];
-        assert_eq!(gather_rows(set.view(), &[2, 0, 2]), set.select(Axis(0), &[2, 0, 2]));
-        assert_eq!(gather_rows(set.t(), &[1, 0]), set.t().select(Axis(0), &[1, 0]));
+        assert_eq!(
+            gather_rows(set.view(), &[2, 0, 2]),
+            set.select(Axis(0), &[2, 0, 2])
+        );
+        assert_eq!(
+            gather_rows(set.t(), &[1, 0]),
+            set.t().select(Axis(0), &[1, 0])
+        );
     }
 }

@@ -27,7 +27,9 @@ fn read(path: &str) -> Vec<u8> {
 /// "code 3" slider's ArrowRight, and the decoder's image of the moved code.
 fn explorer_outputs() -> Value {
     let gallery: Value = serde_json::from_slice(&read("www/gallery.json")).unwrap();
-    let pixels = BASE64.decode(gallery["items"][0]["pixels"].as_str().unwrap()).unwrap();
+    let pixels = BASE64
+        .decode(gallery["items"][0]["pixels"].as_str().unwrap())
+        .unwrap();
     let image: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
     let mut encoder = Model::load(&read("www/models/dense.encoder.onnx"), 1).unwrap();
     let mut decoder = Model::load(&read("www/models/dense.decoder.onnx"), 1).unwrap();
@@ -35,7 +37,10 @@ fn explorer_outputs() -> Value {
 
     // The slider snaps the value it is given to its step grid; ArrowRight then adds one step.
     let card: Value = serde_json::from_slice(&read("www/models/dense.json")).unwrap();
-    let (lo, hi) = (card["code_spread"]["lo"][MOVED].as_f64().unwrap(), card["code_spread"]["hi"][MOVED].as_f64().unwrap());
+    let (lo, hi) = (
+        card["code_spread"]["lo"][MOVED].as_f64().unwrap(),
+        card["code_spread"]["hi"][MOVED].as_f64().unwrap(),
+    );
     let margin = (hi - lo) * SLIDER_MARGIN;
     let (min, max) = (lo - margin, hi + margin);
     let step = (max - min) / SLIDER_STEPS;
@@ -54,7 +59,9 @@ fn the_fixture_holds_the_native_runtimes_outputs() {
         std::fs::write(FIXTURE, serde_json::to_string(&outputs).unwrap() + "\n").unwrap();
         return;
     }
-    let stored: Value = serde_json::from_str(&std::fs::read_to_string(FIXTURE).expect(REWRITE_HINT)).expect(REWRITE_HINT);
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(FIXTURE).expect(REWRITE_HINT))
+            .expect(REWRITE_HINT);
     for field in ["code", "moved_code", "moved_decoded"] {
         let ours = outputs[field].as_array().unwrap();
         let theirs = stored[field].as_array().expect(REWRITE_HINT);

@@ -15,11 +15,15 @@ fn exported(kind: TrainerKind, part: Part) -> Vec<u8> {
 }
 
 fn exported_as(kind: TrainerKind, part: Part, format: WeightFormat) -> Vec<u8> {
-    TrainedModel::new(kind, 7).to_onnx(part, format).encode_to_vec()
+    TrainedModel::new(kind, 7)
+        .to_onnx(part, format)
+        .encode_to_vec()
 }
 
 fn digit_like_input() -> Vec<f32> {
-    (0..IMAGE_PIXELS).map(|i| ((i * 37) % 101) as f32 / 100.0).collect()
+    (0..IMAGE_PIXELS)
+        .map(|i| ((i * 37) % 101) as f32 / 100.0)
+        .collect()
 }
 
 /// A truncated real model must fail cleanly.

@@ -4,7 +4,6 @@
 
 use std::fmt;
 
-
 /// What went wrong, worded for the person who uploaded or drew the input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuntimeError {

@@ -59,7 +59,10 @@ pub struct GraphBuilder {
 impl GraphBuilder {
     /// A builder that stores weight matrices in `weights` format.
     pub fn new(weights: WeightFormat) -> GraphBuilder {
-        GraphBuilder { weights, ..Default::default() }
+        GraphBuilder {
+            weights,
+            ..Default::default()
+        }
     }
 
     /// Adds a float tensor and returns the name to read it by. Biases (rank 1) stay f32. Rank-2
@@ -67,7 +70,11 @@ impl GraphBuilder {
     /// int8 format they are quantized per output channel (axis 1 and 0), and the name returned
     /// is that of the DequantizeLinear node that restores them.
     pub fn initializer(&mut self, hint: &str, dims: &[usize], values: &[f32]) -> String {
-        assert_eq!(dims.iter().product::<usize>(), values.len(), "initializer {hint}: dims and data disagree");
+        assert_eq!(
+            dims.iter().product::<usize>(),
+            values.len(),
+            "initializer {hint}: dims and data disagree"
+        );
         let channel_axis = match dims.len() {
             2 => 1,
             4 => 0,
@@ -85,7 +92,13 @@ impl GraphBuilder {
     }
 
     /// Symmetric quantization (zero point 0): each channel's largest |w| maps to 127.
-    fn int8_initializer(&mut self, hint: &str, dims: &[usize], values: &[f32], axis: usize) -> String {
+    fn int8_initializer(
+        &mut self,
+        hint: &str,
+        dims: &[usize],
+        values: &[f32],
+        axis: usize,
+    ) -> String {
         let channels = dims[axis];
         // Element i belongs to channel (i / inner) % channels in row-major order.
         let inner: usize = dims[axis + 1..].iter().product();
@@ -95,7 +108,10 @@ impl GraphBuilder {
             largest[channel_of(i)] = largest[channel_of(i)].max(v.abs());
         }
         // An all-zero channel keeps scale 1 so that dequantizing never divides by zero.
-        let scales: Vec<f32> = largest.iter().map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 }).collect();
+        let scales: Vec<f32> = largest
+            .iter()
+            .map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 })
+            .collect();
         let quantized: Vec<u8> = values
             .iter()
             .enumerate()
@@ -103,11 +119,26 @@ impl GraphBuilder {
             .collect();
         let q = self.push_initializer(&format!("{hint}q"), dims, DataType::Int8, quantized);
         let scale = self.float_initializer(&format!("{hint}scale"), &[channels], &scales);
-        let zero = self.push_initializer(&format!("{hint}zero"), &[channels], DataType::Int8, vec![0; channels]);
-        self.node("DequantizeLinear", &[&q, &scale, &zero], vec![attr_int("axis", axis as i64)])
+        let zero = self.push_initializer(
+            &format!("{hint}zero"),
+            &[channels],
+            DataType::Int8,
+            vec![0; channels],
+        );
+        self.node(
+            "DequantizeLinear",
+            &[&q, &scale, &zero],
+            vec![attr_int("axis", axis as i64)],
+        )
     }
 
-    fn push_initializer(&mut self, hint: &str, dims: &[usize], data_type: DataType, raw_data: Vec<u8>) -> String {
+    fn push_initializer(
+        &mut self,
+        hint: &str,
+        dims: &[usize],
+        data_type: DataType,
+        raw_data: Vec<u8>,
+    ) -> String {
         let name = format!("{hint}_{}", self.initializers.len());
         self.initializers.push(pb::TensorProto {
             name: name.clone(),
@@ -120,7 +151,12 @@ impl GraphBuilder {
     }
 
     /// Adds a node with one output and returns the output's name.
-    pub fn node(&mut self, op_type: &str, inputs: &[&str], attributes: Vec<pb::AttributeProto>) -> String {
+    pub fn node(
+        &mut self,
+        op_type: &str,
+        inputs: &[&str],
+        attributes: Vec<pb::AttributeProto>,
+    ) -> String {
         let output = format!("{}_{}", op_type.to_lowercase(), self.nodes.len());
         self.nodes.push(pb::NodeProto {
             name: output.clone(),
@@ -155,7 +191,10 @@ impl GraphBuilder {
         };
         pb::ModelProto {
             ir_version: 7, // the IR version that goes with opset 13
-            opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: OPSET }],
+            opset_import: vec![pb::OperatorSetIdProto {
+                domain: String::new(),
+                version: OPSET,
+            }],
             producer_name: "bottleneck-trainer".into(),
             producer_version: env!("CARGO_PKG_VERSION").into(),
             graph: Some(graph),
@@ -179,7 +218,9 @@ fn value_info(name: &str, shape: &[usize]) -> pb::ValueInfoProto {
         r#type: Some(pb::TypeProto {
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
                 elem_type: DataType::Float as i32,
-                shape: Some(pb::TensorShapeProto { dim: std::iter::once(batch).chain(dims).collect() }),
+                shape: Some(pb::TensorShapeProto {
+                    dim: std::iter::once(batch).chain(dims).collect(),
+                }),
             })),
             ..Default::default()
         }),
@@ -189,12 +230,22 @@ fn value_info(name: &str, shape: &[usize]) -> pb::ValueInfoProto {
 
 /// A float attribute.
 pub fn attr_float(name: &str, value: f32) -> pb::AttributeProto {
-    pb::AttributeProto { name: name.into(), r#type: AttributeType::Float as i32, f: value, ..Default::default() }
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Float as i32,
+        f: value,
+        ..Default::default()
+    }
 }
 
 /// An integer attribute.
 pub fn attr_int(name: &str, value: i64) -> pb::AttributeProto {
-    pb::AttributeProto { name: name.into(), r#type: AttributeType::Int as i32, i: value, ..Default::default() }
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Int as i32,
+        i: value,
+        ..Default::default()
+    }
 }
 
 /// A list-of-integers attribute.

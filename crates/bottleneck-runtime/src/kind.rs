@@ -71,4 +71,3 @@ fn batched_shape(shape: &[usize]) -> String {
     let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
     format!("[N,{}]", dims.join(","))
 }
-

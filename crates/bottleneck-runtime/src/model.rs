@@ -116,7 +116,10 @@ impl Model {
     /// The names of the ops in the optimized plan, in order: which of them are the page's own.
     pub fn planned_ops(&self) -> Vec<String> {
         let nodes = self.state.plan().model().nodes();
-        nodes.iter().map(|node| node.op.name().to_string()).collect()
+        nodes
+            .iter()
+            .map(|node| node.op.name().to_string())
+            .collect()
     }
 }
 
@@ -194,7 +197,6 @@ fn dims_text(shape: &[TDim]) -> String {
     format!("[{}]", dims.join(","))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,19 +224,31 @@ mod tests {
         let first = model.run(&input).unwrap();
         model.run(&[0.0; 784]).unwrap();
         assert_eq!(model.run(&input).unwrap(), first);
-        assert_eq!(Arc::strong_count(&model.input), 1, "tract kept the input buffer");
+        assert_eq!(
+            Arc::strong_count(&model.input),
+            1,
+            "tract kept the input buffer"
+        );
     }
 
     /// A batch runs each of its samples as a run of one would, in order.
     #[test]
     fn a_batch_gives_what_its_samples_give_one_at_a_time() {
         let mut graph = GraphBuilder::default();
-        let weights: Vec<f32> = (0..784 * 10).map(|i| ((i % 13) as f32 - 6.0) / 50.0).collect();
+        let weights: Vec<f32> = (0..784 * 10)
+            .map(|i| ((i % 13) as f32 - 6.0) / 50.0)
+            .collect();
         let weights = graph.initializer("w", &[784, 10], &weights);
         graph.node("Gemm", &["x", &weights], vec![]);
-        let bytes = graph.finish("gemm", ("x", &[784]), ("y", &[10])).encode_to_vec();
+        let bytes = graph
+            .finish("gemm", ("x", &[784]), ("y", &[10]))
+            .encode_to_vec();
         let samples: Vec<Vec<f32>> = (0..3)
-            .map(|s| (0..784).map(|i| ((i * (s + 3)) % 17) as f32 / 17.0).collect())
+            .map(|s| {
+                (0..784)
+                    .map(|i| ((i * (s + 3)) % 17) as f32 / 17.0)
+                    .collect()
+            })
             .collect();
         let mut single = Model::load(&bytes, 1).unwrap();
         let one_at_a_time: Vec<f32> = samples
@@ -288,7 +302,10 @@ mod tests {
                 fixed: Some(1)
             }
         );
-        assert!(error.to_string().contains("fixes its batch at 1"), "{error}");
+        assert!(
+            error.to_string().contains("fixes its batch at 1"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -342,9 +359,7 @@ mod tests {
                 raw_data: b"abc".to_vec(),
                 ..Default::default()
             });
-        let error = Model::load(&model.encode_to_vec(), 1)
-            .err()
-            .unwrap();
+        let error = Model::load(&model.encode_to_vec(), 1).err().unwrap();
         assert!(error.to_string().contains("words"), "{error}");
     }
 
@@ -387,9 +402,7 @@ mod tests {
             ("values", resize([1.0, 1.0, 1000.0, 1000.0])),
         ];
         for (what, model) in models {
-            let error = Model::load(&model.encode_to_vec(), 1)
-                .err()
-                .unwrap();
+            let error = Model::load(&model.encode_to_vec(), 1).err().unwrap();
             assert!(error.to_string().contains(what), "{what}: {error}");
         }
     }

@@ -149,13 +149,17 @@ mod tests {
         let image = vec![0.0; IMAGE_PIXELS];
         assert!(matches!(
             scale.score(&image, &image[1..]),
-            Err(WebError::Runtime(bottleneck_runtime::RuntimeError::WrongLength { .. }))
+            Err(WebError::Runtime(
+                bottleneck_runtime::RuntimeError::WrongLength { .. }
+            ))
         ));
         let mut nan = image.clone();
         nan[0] = f32::NAN;
         assert!(matches!(
             scale.score(&nan, &image),
-            Err(WebError::Runtime(bottleneck_runtime::RuntimeError::NonFinite { .. }))
+            Err(WebError::Runtime(
+                bottleneck_runtime::RuntimeError::NonFinite { .. }
+            ))
         ));
     }
 }

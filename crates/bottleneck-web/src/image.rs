@@ -62,7 +62,9 @@ mod tests {
         ));
         assert!(matches!(
             add_noise(&image[1..], "none", 3),
-            Err(WebError::Runtime(bottleneck_runtime::RuntimeError::WrongLength { .. }))
+            Err(WebError::Runtime(
+                bottleneck_runtime::RuntimeError::WrongLength { .. }
+            ))
         ));
     }
 }

@@ -7,10 +7,10 @@
 mod common;
 
 use bottleneck::{CODE_SIZE, IMAGE_PIXELS};
+use bottleneck_runtime::export::GraphBuilder;
 use bottleneck_web::{AutoencoderModel, ModelKind};
 use common::*;
 use prost::Message;
-use bottleneck_runtime::export::GraphBuilder;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -126,7 +126,10 @@ fn the_halves_encode_to_the_code_and_decode_to_the_full_models_rebuild() {
         assert_eq!(code.len(), CODE_SIZE);
         let rebuilt = decoder.run(&code).unwrap();
         let diff = max_abs_diff(&rebuilt, &full.run(&input).unwrap());
-        assert!(diff <= 1e-5, "decoder(encoder(x)) vs the full model: {diff}");
+        assert!(
+            diff <= 1e-5,
+            "decoder(encoder(x)) vs the full model: {diff}"
+        );
     }
     assert!(js_message(decoder.run(&[0.0; 9]).unwrap_err()).contains("10 values"));
     assert!(js_message(encoder.run(&[0.0; 10]).unwrap_err()).contains("784"));
@@ -153,6 +156,9 @@ fn a_batched_decoder_gives_each_code_what_a_single_run_gives() {
         assert!(diff <= 1e-6, "frame {frame}: {diff}");
     }
     let error = js_message(batched.run(&codes[0]).unwrap_err());
-    assert!(error.contains(&format!("{}", FRAMES * CODE_SIZE)), "{error}");
+    assert!(
+        error.contains(&format!("{}", FRAMES * CODE_SIZE)),
+        "{error}"
+    );
     assert!(AutoencoderModel::load_batched(DECODER, 0).is_err());
 }

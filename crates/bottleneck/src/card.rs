@@ -361,7 +361,10 @@ mod tests {
         inverted.lo[3] = inverted.hi[3] + 1.0;
         for (spread, expected) in [
             (short, "code_spread.lo has 9 values but the code has 10"),
-            (inverted, "code_spread.lo[3] = 1.75 is above code_spread.hi[3] = 0.75"),
+            (
+                inverted,
+                "code_spread.lo[3] = 1.75 is above code_spread.hi[3] = 0.75",
+            ),
         ] {
             let json = ModelCard {
                 code_spread: Some(spread),
@@ -385,7 +388,10 @@ mod tests {
         .to_json_pretty()
         .replacen("-1.5", "-1e300", 1);
         let error = ModelCard::from_json(&json).unwrap_err().to_string();
-        assert!(error.contains("code_spread.lo[0] is not a finite"), "{error}");
+        assert!(
+            error.contains("code_spread.lo[0] is not a finite"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -23,12 +23,25 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     ensure_mnist_sized(&dataset)?;
     let train_x = dataset.train.images.as_array();
     let val_x = dataset.test.images.as_array();
-    let recipe = Recipe::seed(args.model, args.epochs, 0).with_overrides(args.batch, None, None, None)?;
+    let recipe =
+        Recipe::seed(args.model, args.epochs, 0).with_overrides(args.batch, None, None, None)?;
     let val_inputs = validation_inputs(&recipe, val_x)?;
-    let fitted = fit(&recipe, train_x, &Pairs { inputs: val_inputs.view(), targets: val_x }, true)?;
+    let fitted = fit(
+        &recipe,
+        train_x,
+        &Pairs {
+            inputs: val_inputs.view(),
+            targets: val_x,
+        },
+        true,
+    )?;
     // The first epoch pays for page faults and thread start-up; the rest are the steady state.
     let steady: Vec<f64> = fitted.history.iter().skip(1).map(|s| s.seconds).collect();
-    let seconds = if steady.is_empty() { fitted.history[0].seconds } else { median(&steady) };
+    let seconds = if steady.is_empty() {
+        fitted.history[0].seconds
+    } else {
+        median(&steady)
+    };
     let reference = keras_seconds_per_epoch(args.model);
     let summary = serde_json::json!({
         "model": args.model.name(),
@@ -52,5 +65,9 @@ fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let mid = sorted.len() / 2;
-    if sorted.len().is_multiple_of(2) { (sorted[mid - 1] + sorted[mid]) / 2.0 } else { sorted[mid] }
+    if sorted.len().is_multiple_of(2) {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    }
 }

@@ -30,8 +30,10 @@ pub fn run(args: &CodeMapArgs) -> Result<()> {
             );
         }
     }
-    let json = std::fs::read_to_string(&card_path).with_context(|| format!("reading {}", card_path.display()))?;
-    let mut card = ModelCard::from_json(&json).map_err(|e| anyhow!("{}: {e}", card_path.display()))?;
+    let json = std::fs::read_to_string(&card_path)
+        .with_context(|| format!("reading {}", card_path.display()))?;
+    let mut card =
+        ModelCard::from_json(&json).map_err(|e| anyhow!("{}: {e}", card_path.display()))?;
     let dataset = load_dir(&args.data)?;
     ensure_trained_on(&card, &dataset, &args.data)?;
     let (spread, map) = code_figures(&mut OnnxRunner::from_path(&encoder_path)?, &dataset)?;
@@ -57,14 +59,23 @@ pub fn run(args: &CodeMapArgs) -> Result<()> {
 /// by `encoder`, which must be a dense encoder.
 pub fn code_figures(encoder: &mut OnnxRunner, dataset: &Dataset) -> Result<(CodeSpread, CodeMap)> {
     if encoder.kind() != ModelKind::Encode {
-        bail!("the code figures need the dense encoder ({MODEL}.encoder.onnx), not a {} model", encoder.kind().name());
+        bail!(
+            "the code figures need the dense encoder ({MODEL}.encoder.onnx), not a {} model",
+            encoder.kind().name()
+        );
     }
     ensure_mnist_sized(dataset)?;
     let spread = code_spread(run_in_chunks(encoder, dataset.train.images.as_array())?.view())
         .context("the spread of the training codes")?;
     let test_codes = run_in_chunks(encoder, dataset.test.images.as_array())?;
-    let map = CodeMap::new(MODEL, &dataset.name, "test", test_codes.view(), &dataset.test.labels)
-        .context("the map of the test codes")?;
+    let map = CodeMap::new(
+        MODEL,
+        &dataset.name,
+        "test",
+        test_codes.view(),
+        &dataset.test.labels,
+    )
+    .context("the map of the test codes")?;
     Ok((spread, map))
 }
 
@@ -72,7 +83,12 @@ pub fn code_figures(encoder: &mut OnnxRunner, dataset: &Dataset) -> Result<(Code
 fn ensure_trained_on(card: &ModelCard, dataset: &Dataset, dir: &Path) -> Result<()> {
     let (train, test) = (dataset.train.labels.len(), dataset.test.labels.len());
     let trained = &card.dataset;
-    if (trained.name.as_str(), trained.train_count, trained.val_count) != (dataset.name.as_str(), train, test) {
+    if (
+        trained.name.as_str(),
+        trained.train_count,
+        trained.val_count,
+    ) != (dataset.name.as_str(), train, test)
+    {
         bail!(
             "the model card says the model was trained on {} ({} training and {} test images), but {} holds {} \
              ({train} and {test}): pass the folder the model was trained on, whose training codes give the sliders' ranges",
@@ -85,4 +101,3 @@ fn ensure_trained_on(card: &ModelCard, dataset: &Dataset, dir: &Path) -> Result<
     }
     Ok(())
 }
-

@@ -25,10 +25,15 @@ pub fn evaluate(args: &EvalArgs) -> Result<Value> {
     let mut runner = OnnxRunner::from_path(&args.model)?;
     let data = load_dir(&args.data)?;
     let x = data.test.images.as_array();
-    if runner.input_shape().iter().product::<usize>() != x.ncols() || runner.output_shape() != runner.input_shape() {
+    if runner.input_shape().iter().product::<usize>() != x.ncols()
+        || runner.output_shape() != runner.input_shape()
+    {
         bail!(
             "{} maps {:?} to {:?}; eval expects an autoencoder over {}-pixel images",
-            args.model.display(), runner.input_shape(), runner.output_shape(), x.ncols()
+            args.model.display(),
+            runner.input_shape(),
+            runner.output_shape(),
+            x.ncols()
         );
     }
     if runner.input_shape().len() == 3 {
@@ -57,7 +62,10 @@ pub fn evaluate(args: &EvalArgs) -> Result<Value> {
         let ox = outliers.test.images.as_array();
         let anomaly_errors = row_errors(ox, run_in_chunks(&mut runner, ox)?.view());
         let noise = uniform_noise(x.nrows(), x.ncols(), args.seed);
-        let noise_errors = row_errors(noise.view(), run_in_chunks(&mut runner, noise.view())?.view());
+        let noise_errors = row_errors(
+            noise.view(),
+            run_in_chunks(&mut runner, noise.view())?.view(),
+        );
         report["anomalies"] = json!(outliers.name);
         report["auroc_vs_anomalies"] = json!(auroc(&errors, &anomaly_errors));
         report["auroc_vs_noise"] = json!(auroc(&errors, &noise_errors));
@@ -66,9 +74,17 @@ pub fn evaluate(args: &EvalArgs) -> Result<Value> {
 }
 
 /// The denoiser's figures: BCE against the clean images, and PSNR of the noisy and denoised images.
-fn evaluate_denoiser(args: &EvalArgs, runner: &mut OnnxRunner, clean: ArrayView2<f32>, data: &str) -> Result<Value> {
+fn evaluate_denoiser(
+    args: &EvalArgs,
+    runner: &mut OnnxRunner,
+    clean: ArrayView2<f32>,
+    data: &str,
+) -> Result<Value> {
     if args.anomalies.is_some() {
-        bail!("--anomalies scores an anomaly detector (dense.onnx); {} is a denoiser", args.model.display());
+        bail!(
+            "--anomalies scores an anomaly detector (dense.onnx); {} is a denoiser",
+            args.model.display()
+        );
     }
     let noisy = noisy_copy(&args.noise, clean, args.seed)?;
     let denoised = run_in_chunks(runner, noisy.view())?;
@@ -89,13 +105,22 @@ fn evaluate_denoiser(args: &EvalArgs, runner: &mut OnnxRunner, clean: ArrayView2
 pub fn noisy_copy(noise: &NoiseSpec, clean: ArrayView2<f32>, seed: u64) -> Result<Array2<f32>> {
     let mut noisy = clean.as_standard_layout().into_owned();
     let pixels = noisy.as_slice_mut().expect("standard layout");
-    noise.apply_batch(pixels, IMAGE_SIDE, IMAGE_SIDE, seed).map_err(|e| anyhow!("adding noise: {e}"))?;
+    noise
+        .apply_batch(pixels, IMAGE_SIDE, IMAGE_SIDE, seed)
+        .map_err(|e| anyhow!("adding noise: {e}"))?;
     Ok(noisy)
 }
 
 /// PSNR over the whole set of the noisy inputs and of the denoised outputs against the clean images.
-pub fn denoising_psnr(clean: ArrayView2<f32>, noisy: ArrayView2<f32>, denoised: ArrayView2<f32>) -> (f64, f64) {
-    (psnr(contiguous(clean), contiguous(noisy)), psnr(contiguous(clean), contiguous(denoised)))
+pub fn denoising_psnr(
+    clean: ArrayView2<f32>,
+    noisy: ArrayView2<f32>,
+    denoised: ArrayView2<f32>,
+) -> (f64, f64) {
+    (
+        psnr(contiguous(clean), contiguous(noisy)),
+        psnr(contiguous(clean), contiguous(denoised)),
+    )
 }
 
 /// The values of a standard-layout array as one slice.
@@ -106,7 +131,10 @@ fn contiguous<'a>(x: ArrayView2<'a, f32>) -> &'a [f32] {
 /// The model's output for every row, in chunks: a reconstruction, or a code for an encoder.
 pub fn run_in_chunks(runner: &mut OnnxRunner, x: ArrayView2<f32>) -> Result<Array2<f32>> {
     let mut out = Array2::zeros((x.nrows(), runner.output_shape().iter().product()));
-    for (input, mut output) in x.axis_chunks_iter(Axis(0), CHUNK).zip(out.axis_chunks_iter_mut(Axis(0), CHUNK)) {
+    for (input, mut output) in x
+        .axis_chunks_iter(Axis(0), CHUNK)
+        .zip(out.axis_chunks_iter_mut(Axis(0), CHUNK))
+    {
         output.assign(&runner.run(input)?);
     }
     Ok(out)
@@ -114,7 +142,11 @@ pub fn run_in_chunks(runner: &mut OnnxRunner, x: ArrayView2<f32>) -> Result<Arra
 
 /// L2 norm of input − output per row: the anomaly score.
 pub fn row_errors(x: ArrayView2<f32>, y: ArrayView2<f32>) -> Vec<f32> {
-    x.rows().into_iter().zip(y.rows()).map(|(a, b)| l2_error(contiguous_row(a), contiguous_row(b))).collect()
+    x.rows()
+        .into_iter()
+        .zip(y.rows())
+        .map(|(a, b)| l2_error(contiguous_row(a), contiguous_row(b)))
+        .collect()
 }
 
 /// The values of one row of a standard-layout array.
@@ -127,4 +159,3 @@ fn uniform_noise(count: usize, pixels: usize, seed: u64) -> Array2<f32> {
     let mut rng = Rng::new(seed);
     Array2::from_shape_simple_fn((count, pixels), || rng.uniform())
 }
-

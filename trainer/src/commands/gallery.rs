@@ -12,8 +12,18 @@ use bottleneck::{IMAGE_PIXELS, Rng};
 use serde::Serialize;
 
 /// Fashion-MNIST's class names, by label.
-const FASHION_CLASSES: [&str; 10] =
-    ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+const FASHION_CLASSES: [&str; 10] = [
+    "T-shirt",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
 
 /// The file the page reads.
 #[derive(Debug, Serialize)]
@@ -38,7 +48,11 @@ pub struct GalleryItem {
 impl GalleryItem {
     fn new(name: String, kind: &'static str, image: &[f32]) -> GalleryItem {
         let bytes: Vec<u8> = image.iter().map(|&v| grey_level(v)).collect();
-        GalleryItem { name, kind, pixels: BASE64.encode(bytes) }
+        GalleryItem {
+            name,
+            kind,
+            pixels: BASE64.encode(bytes),
+        }
     }
 }
 
@@ -48,44 +62,90 @@ pub fn run(args: &GalleryArgs) -> Result<()> {
     let anomalies = load_dir(&args.anomalies)?;
     let gallery = build(&digits, &anomalies, args.per_digit, args.seed)?;
     write_atomic(&args.out, serde_json::to_string(&gallery)?.as_bytes())?;
-    println!("wrote {} examples to {}", gallery.items.len(), args.out.display());
+    println!(
+        "wrote {} examples to {}",
+        gallery.items.len(),
+        args.out.display()
+    );
     Ok(())
 }
 
 /// The first `per_digit` test images of each label of `digits`, one test image of each label of
 /// `anomalies`, then uniform noise, a blank and an inverted digit.
-pub fn build(digits: &Dataset, anomalies: &Dataset, per_digit: usize, seed: u64) -> Result<Gallery> {
+pub fn build(
+    digits: &Dataset,
+    anomalies: &Dataset,
+    per_digit: usize,
+    seed: u64,
+) -> Result<Gallery> {
     for data in [digits, anomalies] {
         if data.test.images.pixels_per_image() != IMAGE_PIXELS {
-            bail!("{} does not hold 28×28 images: the gallery is for the page's models", data.name);
+            bail!(
+                "{} does not hold 28×28 images: the gallery is for the page's models",
+                data.name
+            );
         }
     }
-    let digit_indices: Vec<usize> =
-        (0..10u8).flat_map(|label| first_of_label(&digits.test, label, per_digit)).collect();
+    let digit_indices: Vec<usize> = (0..10u8)
+        .flat_map(|label| first_of_label(&digits.test, label, per_digit))
+        .collect();
     let Some(&first_digit) = digit_indices.first() else {
         bail!("{}'s test split has no images labelled 0 to 9", digits.name);
     };
     let mut items: Vec<GalleryItem> = digit_indices
         .iter()
-        .map(|&i| GalleryItem::new(format!("Digit {}", digits.test.labels[i]), "digit", digits.test.images.image(i)))
+        .map(|&i| {
+            GalleryItem::new(
+                format!("Digit {}", digits.test.labels[i]),
+                "digit",
+                digits.test.images.image(i),
+            )
+        })
         .collect();
     for label in 0..10u8 {
         for i in first_of_label(&anomalies.test, label, 1) {
-            items.push(GalleryItem::new(anomaly_name(&anomalies.name, label), "anomaly", anomalies.test.images.image(i)));
+            items.push(GalleryItem::new(
+                anomaly_name(&anomalies.name, label),
+                "anomaly",
+                anomalies.test.images.image(i),
+            ));
         }
     }
     let mut rng = Rng::new(seed);
     let noise: Vec<f32> = (0..IMAGE_PIXELS).map(|_| rng.uniform()).collect();
     items.push(GalleryItem::new("Noise".into(), "anomaly", &noise));
-    items.push(GalleryItem::new("Blank".into(), "anomaly", &[0.0; IMAGE_PIXELS]));
-    let inverted: Vec<f32> = digits.test.images.image(first_digit).iter().map(|v| 1.0 - v).collect();
-    items.push(GalleryItem::new("Inverted digit".into(), "anomaly", &inverted));
-    Ok(Gallery { source: format!("test splits of {} and {}", digits.name, anomalies.name), items })
+    items.push(GalleryItem::new(
+        "Blank".into(),
+        "anomaly",
+        &[0.0; IMAGE_PIXELS],
+    ));
+    let inverted: Vec<f32> = digits
+        .test
+        .images
+        .image(first_digit)
+        .iter()
+        .map(|v| 1.0 - v)
+        .collect();
+    items.push(GalleryItem::new(
+        "Inverted digit".into(),
+        "anomaly",
+        &inverted,
+    ));
+    Ok(Gallery {
+        source: format!("test splits of {} and {}", digits.name, anomalies.name),
+        items,
+    })
 }
 
 /// Indices of the first `count` images of `split` labelled `label`.
 fn first_of_label(split: &Split, label: u8, count: usize) -> impl Iterator<Item = usize> + '_ {
-    split.labels.iter().enumerate().filter(move |(_, l)| **l == label).map(|(i, _)| i).take(count)
+    split
+        .labels
+        .iter()
+        .enumerate()
+        .filter(move |(_, l)| **l == label)
+        .map(|(i, _)| i)
+        .take(count)
 }
 
 fn anomaly_name(dataset: &str, label: u8) -> String {
@@ -109,18 +169,43 @@ mod tests {
 
         let kinds: Vec<&str> = gallery.items.iter().map(|item| item.kind).collect();
         assert_eq!(kinds.iter().filter(|k| **k == "digit").count(), 20);
-        assert_eq!(kinds.len(), 20 + 10 + 3, "one anomaly per class, then noise, blank and inverted digit");
-        assert!(kinds[..20].iter().all(|k| *k == "digit") && kinds[20..].iter().all(|k| *k == "anomaly"));
+        assert_eq!(
+            kinds.len(),
+            20 + 10 + 3,
+            "one anomaly per class, then noise, blank and inverted digit"
+        );
+        assert!(
+            kinds[..20].iter().all(|k| *k == "digit")
+                && kinds[20..].iter().all(|k| *k == "anomaly")
+        );
         assert_eq!(gallery.items[0].name, "Digit 0");
         assert_eq!(gallery.items[19].name, "Digit 9");
 
         let pixels = |i: usize| BASE64.decode(&gallery.items[i].pixels).unwrap();
         assert!((0..gallery.items.len()).all(|i| pixels(i).len() == IMAGE_PIXELS));
-        let expected: Vec<u8> = data.test.images.image(0).iter().map(|v| (v * 255.0).round() as u8).collect();
-        assert_eq!(pixels(0), expected, "the first digit is the first test image, unchanged");
+        let expected: Vec<u8> = data
+            .test
+            .images
+            .image(0)
+            .iter()
+            .map(|v| (v * 255.0).round() as u8)
+            .collect();
+        assert_eq!(
+            pixels(0),
+            expected,
+            "the first digit is the first test image, unchanged"
+        );
         let inverted = pixels(gallery.items.len() - 1);
-        assert!(inverted.iter().zip(&expected).all(|(a, b)| u16::from(*a) + u16::from(*b) == 255));
-        assert!(pixels(gallery.items.len() - 2).iter().all(|&v| v == 0), "the blank is black");
+        assert!(
+            inverted
+                .iter()
+                .zip(&expected)
+                .all(|(a, b)| u16::from(*a) + u16::from(*b) == 255)
+        );
+        assert!(
+            pixels(gallery.items.len() - 2).iter().all(|&v| v == 0),
+            "the blank is black"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::code_map::code_figures;
 use super::eval::{denoising_psnr, noisy_copy, row_errors, run_in_chunks};
 use crate::atomic::write_atomic;
 use crate::cli::TrainArgs;
+use crate::data::Dataset;
 use crate::model::{Model, Part};
 use crate::onnx::{OnnxRunner, WeightFormat};
 use crate::picture::denoising_png;
@@ -13,10 +14,11 @@ use crate::plot::loss_curve_svg;
 use crate::recipe::Recipe;
 use crate::train::{EpochStats, Pairs, TrainOptions, train};
 use anyhow::{Context, Result, anyhow, bail};
-use bottleneck::card::{DatasetInfo, DenoisingResults, ErrorDistribution, ModelCard, TrainingInfo, TrainingResults};
 use bottleneck::IMAGE_SIDE;
+use bottleneck::card::{
+    DatasetInfo, DenoisingResults, ErrorDistribution, ModelCard, TrainingInfo, TrainingResults,
+};
 use bottleneck::rng::derive_seed;
-use crate::data::Dataset;
 use ndarray::{Array2, ArrayView2};
 use prost::Message;
 use std::path::Path;
@@ -31,8 +33,12 @@ const VAL_NOISE_STREAM: u64 = u64::MAX;
 
 /// Runs `trainer train`.
 pub fn run(args: &TrainArgs) -> Result<()> {
-    let recipe =
-        Recipe::seed(args.model, args.epochs, args.seed).with_overrides(args.batch, args.optimizer, args.lr, args.noise.clone())?;
+    let recipe = Recipe::seed(args.model, args.epochs, args.seed).with_overrides(
+        args.batch,
+        args.optimizer,
+        args.lr,
+        args.noise.clone(),
+    )?;
     let dataset = args.source.load()?;
     ensure_mnist_sized(&dataset)?;
     let train_x = dataset.train.images.as_array();
@@ -48,12 +54,26 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         recipe.optimizer,
         recipe.learning_rate,
         recipe.seed,
-        recipe.noise.as_ref().map_or(String::new(), |n| format!(", noise {n}")),
+        recipe
+            .noise
+            .as_ref()
+            .map_or(String::new(), |n| format!(", noise {n}")),
     );
     let val_inputs = validation_inputs(&recipe, val_x)?;
     let started = Instant::now();
-    let Fitted { model, history, optimizer } =
-        fit(&recipe, train_x, &Pairs { inputs: val_inputs.view(), targets: val_x }, true)?;
+    let Fitted {
+        model,
+        history,
+        optimizer,
+    } = fit(
+        &recipe,
+        train_x,
+        &Pairs {
+            inputs: val_inputs.view(),
+            targets: val_x,
+        },
+        true,
+    )?;
     let wall_time_s = started.elapsed().as_secs_f64();
 
     let full_onnx = model.to_onnx(Part::Full, args.weights).encode_to_vec();
@@ -61,7 +81,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     // its outputs differ from the trained model's.
     let outputs = run_in_chunks(&mut OnnxRunner::from_bytes(&full_onnx)?, val_inputs.view())?;
     // Likewise the code spread and the map come from the encoder file that ships.
-    let encoder_onnx = model.has_bottleneck().then(|| model.to_onnx(Part::Encoder, args.weights).encode_to_vec());
+    let encoder_onnx = model
+        .has_bottleneck()
+        .then(|| model.to_onnx(Part::Encoder, args.weights).encode_to_vec());
     let (code_spread, code_map) = match &encoder_onnx {
         Some(bytes) => {
             let (spread, map) = code_figures(&mut OnnxRunner::from_bytes(bytes)?, &dataset)?;
@@ -75,7 +97,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         architecture: model.architecture(),
         input_shape: model.input_shape().to_vec(),
         weights: args.weights.name().into(),
-        dataset: DatasetInfo { name: dataset.name.clone(), train_count: train_x.nrows(), val_count: val_x.nrows() },
+        dataset: DatasetInfo {
+            name: dataset.name.clone(),
+            train_count: train_x.nrows(),
+            val_count: val_x.nrows(),
+        },
         training: TrainingInfo {
             epochs: recipe.epochs,
             steps: recipe.steps(train_x.nrows()),
@@ -93,24 +119,45 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             wall_time_s,
             seconds_per_epoch: wall_time_s / recipe.epochs as f64,
         },
-        val_error: ErrorDistribution::from_errors(&row_errors(val_x, outputs.view()), HISTOGRAM_BINS)
-            .map_err(|e| anyhow!("validation errors: {e}"))?,
+        val_error: ErrorDistribution::from_errors(
+            &row_errors(val_x, outputs.view()),
+            HISTOGRAM_BINS,
+        )
+        .map_err(|e| anyhow!("validation errors: {e}"))?,
         denoising: recipe.noise.as_ref().map(|noise| {
-            let (psnr_noisy_db, psnr_denoised_db) = denoising_psnr(val_x, val_inputs.view(), outputs.view());
-            DenoisingResults { noise: noise.to_string(), psnr_noisy_db, psnr_denoised_db }
+            let (psnr_noisy_db, psnr_denoised_db) =
+                denoising_psnr(val_x, val_inputs.view(), outputs.view());
+            DenoisingResults {
+                noise: noise.to_string(),
+                psnr_noisy_db,
+                psnr_denoised_db,
+            }
         }),
         code_spread,
     };
-    let mut files = model_files(&model, full_onnx, encoder_onnx, args.weights, &card, &history)?;
+    let mut files = model_files(
+        &model,
+        full_onnx,
+        encoder_onnx,
+        args.weights,
+        &card,
+        &history,
+    )?;
     if recipe.noise.is_some() {
         let png = denoising_png(val_x, val_inputs.view(), outputs.view(), PICTURE_DIGITS)?;
         files.push((format!("{}.denoising.png", card.model), png));
     }
     if let Some(map) = &code_map {
-        files.push((format!("{}.map.json", card.model), map.to_json().into_bytes()));
+        files.push((
+            format!("{}.map.json", card.model),
+            map.to_json().into_bytes(),
+        ));
     }
     // The card goes last: the page reads it to find the model, so it must only ever name finished files.
-    files.push((format!("{}.json", card.model), card.to_json_pretty().into_bytes()));
+    files.push((
+        format!("{}.json", card.model),
+        card.to_json_pretty().into_bytes(),
+    ));
     write_all(&args.out, files)?;
     println!(
         "wrote {}: val_loss {:.5}, reconstruction error p50 {:.3} p99 {:.3}{}{}, {:.1}s",
@@ -138,7 +185,9 @@ pub fn ensure_mnist_sized(dataset: &Dataset) -> Result<()> {
     if (images.rows, images.cols) != (IMAGE_SIDE, IMAGE_SIDE) {
         bail!(
             "the models take {IMAGE_SIDE}×{IMAGE_SIDE} images, but {} holds {}×{} images: use an MNIST-format dataset",
-            dataset.name, images.rows, images.cols
+            dataset.name,
+            images.rows,
+            images.cols
         );
     }
     Ok(())
@@ -165,11 +214,21 @@ pub struct Fitted {
 
 /// Initialises the recipe's model and trains it. A denoiser sees fresh noise at every step, seeded
 /// by (run seed, epoch, step), so the same seed gives the same run.
-pub fn fit(recipe: &Recipe, train_x: ArrayView2<f32>, val: &Pairs, verbose: bool) -> Result<Fitted> {
+pub fn fit(
+    recipe: &Recipe,
+    train_x: ArrayView2<f32>,
+    val: &Pairs,
+    verbose: bool,
+) -> Result<Fitted> {
     let mut model = Model::new(recipe.model, recipe.seed);
     let loss = recipe.loss();
     let mut optimizer = recipe.optimizer();
-    let options = TrainOptions { epochs: recipe.epochs, batch: recipe.batch, seed: recipe.seed, verbose };
+    let options = TrainOptions {
+        epochs: recipe.epochs,
+        batch: recipe.batch,
+        seed: recipe.seed,
+        verbose,
+    };
     let add_noise = |clean: Array2<f32>, epoch: usize, step: usize| match &recipe.noise {
         None => clean,
         Some(noise) => {
@@ -177,8 +236,20 @@ pub fn fit(recipe: &Recipe, train_x: ArrayView2<f32>, val: &Pairs, verbose: bool
             noisy_copy(noise, clean.view(), seed).expect("training images are whole 28×28 images")
         }
     };
-    let history = train(&mut model, loss.as_ref(), optimizer.as_mut(), train_x, val, &options, &add_noise)?;
-    Ok(Fitted { model, history, optimizer: optimizer.describe() })
+    let history = train(
+        &mut model,
+        loss.as_ref(),
+        optimizer.as_mut(),
+        train_x,
+        val,
+        &options,
+        &add_noise,
+    )?;
+    Ok(Fitted {
+        model,
+        history,
+        optimizer: optimizer.describe(),
+    })
 }
 
 /// The ONNX files (`full_onnx` and, for a model with a bottleneck, `encoder_onnx` already encoded,
@@ -195,11 +266,17 @@ fn model_files(
     let mut files = vec![(format!("{name}.onnx"), full_onnx)];
     if let Some(encoder_onnx) = encoder_onnx {
         files.push((format!("{name}.encoder.onnx"), encoder_onnx));
-        files.push((format!("{name}.decoder.onnx"), model.to_onnx(Part::Decoder, weights).encode_to_vec()));
+        files.push((
+            format!("{name}.decoder.onnx"),
+            model.to_onnx(Part::Decoder, weights).encode_to_vec(),
+        ));
     }
     files.push((format!("{name}.log.csv"), history_csv(history).into_bytes()));
     let title = format!("{name} autoencoder");
-    files.push((format!("{name}.loss.svg"), loss_curve_svg(&title, &card.training.loss, history)?.into_bytes()));
+    files.push((
+        format!("{name}.loss.svg"),
+        loss_curve_svg(&title, &card.training.loss, history)?.into_bytes(),
+    ));
     Ok(files)
 }
 
@@ -217,7 +294,10 @@ fn write_all(out: &Path, files: Vec<(String, Vec<u8>)>) -> Result<()> {
 fn history_csv(history: &[EpochStats]) -> String {
     let mut csv = String::from("epoch,train_loss,val_loss,seconds\n");
     for s in history {
-        csv += &format!("{},{},{},{:.3}\n", s.epoch, s.train_loss, s.val_loss, s.seconds);
+        csv += &format!(
+            "{},{},{},{:.3}\n",
+            s.epoch, s.train_loss, s.val_loss, s.seconds
+        );
     }
     csv
 }

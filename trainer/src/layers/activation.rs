@@ -51,14 +51,18 @@ impl Activation {
                 (Activation::Linear, _) => map_rows(values, bias, |x| x),
                 (Activation::Elu, None) => map_rows(values, bias, elu),
                 (Activation::Sigmoid, None) => map_rows(values, bias, sigmoid),
-                (Activation::Elu, Some(slopes)) => map_rows_with_slopes(values, bias, slopes, |x| {
-                    let y = elu(x);
-                    (y, if x > 0.0 { 1.0 } else { y + 1.0 })
-                }),
-                (Activation::Sigmoid, Some(slopes)) => map_rows_with_slopes(values, bias, slopes, |x| {
-                    let y = sigmoid(x);
-                    (y, y * (1.0 - y))
-                }),
+                (Activation::Elu, Some(slopes)) => {
+                    map_rows_with_slopes(values, bias, slopes, |x| {
+                        let y = elu(x);
+                        (y, if x > 0.0 { 1.0 } else { y + 1.0 })
+                    })
+                }
+                (Activation::Sigmoid, Some(slopes)) => {
+                    map_rows_with_slopes(values, bias, slopes, |x| {
+                        let y = sigmoid(x);
+                        (y, y * (1.0 - y))
+                    })
+                }
             },
         );
     }
@@ -83,8 +87,16 @@ fn map_rows(values: &mut [f32], bias: &[f32], f: impl Fn(f32) -> f32) {
 
 /// `(v, slope) = f(v + bias)` over rows of `values` and `slopes`.
 #[inline(always)]
-fn map_rows_with_slopes(values: &mut [f32], bias: &[f32], slopes: &mut [f32], f: impl Fn(f32) -> (f32, f32)) {
-    for (row, slopes) in values.chunks_exact_mut(bias.len()).zip(slopes.chunks_exact_mut(bias.len())) {
+fn map_rows_with_slopes(
+    values: &mut [f32],
+    bias: &[f32],
+    slopes: &mut [f32],
+    f: impl Fn(f32) -> (f32, f32),
+) {
+    for (row, slopes) in values
+        .chunks_exact_mut(bias.len())
+        .zip(slopes.chunks_exact_mut(bias.len()))
+    {
         for ((v, s), b) in row.iter_mut().zip(slopes).zip(bias) {
             (*v, *s) = f(*v + b);
         }

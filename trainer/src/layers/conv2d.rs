@@ -58,11 +58,17 @@ impl Tap {
         // image, and it is zeroed separately, so one contiguous range covers the rest.
         let rows = usize::from(dy == 0)..height.saturating_sub(usize::from(dy == 2));
         let start = ((rows.start * width) as isize).max(-shift).clamp(0, pixels);
-        let end = ((rows.end * width) as isize).min(pixels - shift).clamp(start, pixels);
+        let end = ((rows.end * width) as isize)
+            .min(pixels - shift)
+            .clamp(start, pixels);
         Tap {
             range: start as usize..end as usize,
             // An empty range reads nothing; 0 keeps the slicing in bounds.
-            source: if start < end { (start + shift) as usize } else { 0 },
+            source: if start < end {
+                (start + shift) as usize
+            } else {
+                0
+            },
             edge: match dx {
                 0 => Some(0),
                 2 => Some(width - 1),
@@ -94,13 +100,21 @@ impl Prologue {
     /// A thread's array for one upsampled sample of `channels` maps of `pixels`; empty when nothing
     /// is upsampled.
     fn scratch(&self, channels: usize, pixels: usize) -> Array2<f32> {
-        Array2::zeros(if self.upsample.is_some() { (channels, pixels) } else { (0, 0) })
+        Array2::zeros(if self.upsample.is_some() {
+            (channels, pixels)
+        } else {
+            (0, 0)
+        })
     }
 
     /// The convolution's input for one sample `x`: `x` itself, or `x` upsampled into `wide`. The
     /// backward pass upsamples again rather than keeping the forward pass's copy, four times the size
     /// of `x`, and writes the convolution's input gradient over what this returns.
-    fn input<'a>(&self, x: ArrayViewMut2<'a, f32>, wide: &'a mut Array2<f32>) -> ArrayViewMut2<'a, f32> {
+    fn input<'a>(
+        &self,
+        x: ArrayViewMut2<'a, f32>,
+        wide: &'a mut Array2<f32>,
+    ) -> ArrayViewMut2<'a, f32> {
         match &self.upsample {
             Some(upsample) => {
                 let wide_slice = wide.as_slice_mut().expect("scratch is contiguous");
@@ -123,7 +137,11 @@ impl Prologue {
 
     /// The stage for the model card, e.g. `UpSample2d ×2, `.
     fn describe(&self) -> &'static str {
-        if self.upsample.is_some() { "UpSample2d ×2, " } else { "" }
+        if self.upsample.is_some() {
+            "UpSample2d ×2, "
+        } else {
+            ""
+        }
     }
 
     /// Appends the Resize node, if any, reading `input`; returns the name of the convolution's input.
@@ -154,7 +172,11 @@ impl Epilogue {
     /// A thread's array for the convolution of one sample, `channels` maps of `pixels`, before it is
     /// pooled; empty when nothing is pooled.
     fn scratch(&self, channels: usize, pixels: usize) -> Array2<f32> {
-        Array2::zeros(if self.pool.is_some() { (channels, pixels) } else { (0, 0) })
+        Array2::zeros(if self.pool.is_some() {
+            (channels, pixels)
+        } else {
+            (0, 0)
+        })
     }
 
     /// An unwritten record for a forward pass over `batch` samples of `values` outputs each: the
@@ -184,17 +206,28 @@ impl Epilogue {
                 y
             }
             Some(pool) => {
-                full.outer_iter_mut().enumerate().for_each(|(c, mut channel)| channel.fill(bias[c]));
+                full.outer_iter_mut()
+                    .enumerate()
+                    .for_each(|(c, mut channel)| channel.fill(bias[c]));
                 let mut y = y.fill(|_| 0.0);
                 convolve(full.view_mut());
-                let argmax = record.argmax.expect("a pooling epilogue records its positions");
+                let argmax = record
+                    .argmax
+                    .expect("a pooling epilogue records its positions");
                 let full = full.as_slice().expect("scratch is contiguous");
-                pool.pool(full, y.as_slice_mut().expect("fresh samples are contiguous"), argmax);
+                pool.pool(
+                    full,
+                    y.as_slice_mut().expect("fresh samples are contiguous"),
+                    argmax,
+                );
                 y
             }
         };
         if self.relu {
-            relu::forward(y.as_slice_mut().expect("fresh samples are contiguous"), record.passed);
+            relu::forward(
+                y.as_slice_mut().expect("fresh samples are contiguous"),
+                record.passed,
+            );
         }
     }
 
@@ -207,13 +240,21 @@ impl Epilogue {
         full: &'a mut Array2<f32>,
     ) -> ArrayView2<'a, f32> {
         if self.relu {
-            let passed = record.passed.expect("a ReLU epilogue records where values passed");
+            let passed = record
+                .passed
+                .expect("a ReLU epilogue records where values passed");
             relu::backward(g.as_slice_mut().expect(STANDARD), passed);
         }
         match &self.pool {
             Some(pool) => {
-                let argmax = record.argmax.expect("a pooling epilogue records its positions");
-                pool.unpool(g.as_slice().expect(STANDARD), argmax, full.as_slice_mut().expect("scratch is contiguous"));
+                let argmax = record
+                    .argmax
+                    .expect("a pooling epilogue records its positions");
+                pool.unpool(
+                    g.as_slice().expect(STANDARD),
+                    argmax,
+                    full.as_slice_mut().expect("scratch is contiguous"),
+                );
                 full.view()
             }
             None => g.view(),
@@ -223,14 +264,22 @@ impl Epilogue {
     /// The stages for the model card, e.g. `, ReLU, MaxPool2d 2×2`.
     fn describe(&self) -> String {
         let relu = if self.relu { ", ReLU" } else { "" };
-        let pool = if self.pool.is_some() { ", MaxPool2d 2×2" } else { "" };
+        let pool = if self.pool.is_some() {
+            ", MaxPool2d 2×2"
+        } else {
+            ""
+        };
         format!("{relu}{pool}")
     }
 
     /// Appends the Relu and MaxPool nodes, those there are, reading the convolution's output `conv`;
     /// returns the name of the layer's output.
     fn to_onnx(&self, graph: &mut GraphBuilder, conv: String) -> String {
-        let relu = if self.relu { graph.node("Relu", &[&conv], vec![]) } else { conv };
+        let relu = if self.relu {
+            graph.node("Relu", &[&conv], vec![])
+        } else {
+            conv
+        };
         match &self.pool {
             Some(pool) => pool.to_onnx(graph, &relu),
             None => relu,
@@ -255,8 +304,12 @@ struct SampleRecord<'a, Flag> {
 
 impl<Flag: Send + Sync> Record<Flag> {
     /// The rows one sample at a time, to zip with a layer's `batch` samples.
-    fn samples(&mut self, batch: usize) -> impl IndexedParallelIterator<Item = SampleRecord<'_, Flag>> {
-        let rows = per_sample(self.passed.as_mut(), batch).zip(per_sample(self.argmax.as_mut(), batch));
+    fn samples(
+        &mut self,
+        batch: usize,
+    ) -> impl IndexedParallelIterator<Item = SampleRecord<'_, Flag>> {
+        let rows =
+            per_sample(self.passed.as_mut(), batch).zip(per_sample(self.argmax.as_mut(), batch));
         rows.map(|(passed, argmax)| SampleRecord { passed, argmax })
     }
 }
@@ -268,7 +321,10 @@ impl Record<MaybeUninit<bool>> {
     /// Every sample's flags have been written.
     unsafe fn assume_init(self) -> Record<bool> {
         // SAFETY: the caller vouches for every flag.
-        Record { passed: self.passed.map(|passed| unsafe { passed.assume_init() }), argmax: self.argmax }
+        Record {
+            passed: self.passed.map(|passed| unsafe { passed.assume_init() }),
+            argmax: self.argmax,
+        }
     }
 }
 
@@ -280,7 +336,9 @@ fn per_sample<'a, T: Send + Sync + 'a>(
 ) -> impl IndexedParallelIterator<Item = Option<&'a mut [T]>> {
     let rows: Vec<_> = match rows {
         Some(rows) => {
-            let rows = rows.outer_iter_mut().map(|row| row.into_slice().expect("owned arrays' rows are contiguous"));
+            let rows = rows
+                .outer_iter_mut()
+                .map(|row| row.into_slice().expect("owned arrays' rows are contiguous"));
             rows.map(Some).collect()
         }
         None => (0..batch).map(|_| None).collect(),
@@ -332,7 +390,13 @@ pub struct Conv2d {
 impl Conv2d {
     /// Glorot-uniform weights (fans of in·9 and out·9) and zero biases, as Keras initialises
     /// `Conv2D`, for `height`×`width` images of `in_channels` channels.
-    pub fn new(in_channels: usize, out_channels: usize, height: usize, width: usize, rng: &mut Rng) -> Conv2d {
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        height: usize,
+        width: usize,
+        rng: &mut Rng,
+    ) -> Conv2d {
         let limit = (6.0 / ((in_channels + out_channels) * TAPS) as f32).sqrt();
         let shape = (out_channels, in_channels * TAPS);
         Conv2d {
@@ -347,7 +411,10 @@ impl Conv2d {
             taps: (0..TAPS).map(|t| Tap::new(t, height, width)).collect(),
             input: None,
             prologue: Prologue { upsample: None },
-            epilogue: Epilogue { pool: None, relu: false },
+            epilogue: Epilogue {
+                pool: None,
+                relu: false,
+            },
             record: None,
         }
     }
@@ -367,7 +434,11 @@ impl Conv2d {
     /// The same convolution on its input upsampled ×2 first: it then takes images of half its height
     /// and width, whose every pixel it repeats into a 2×2 block (nearest neighbour).
     pub fn after_upsample(mut self) -> Conv2d {
-        self.prologue.upsample = Some(UpSample2d::new(self.in_channels, self.height / 2, self.width / 2));
+        self.prologue.upsample = Some(UpSample2d::new(
+            self.in_channels,
+            self.height / 2,
+            self.width / 2,
+        ));
         self
     }
 
@@ -395,16 +466,17 @@ impl Conv2d {
     ) {
         let Scratch { cols, full, wide } = scratch;
         let x = self.prologue.input(x, wide);
-        self.epilogue.forward(y, &self.bias, full, record, |mut convolved| match flipped {
-            None => {
-                self.unfold(x.view(), cols);
-                matmul_into(self.weights.view(), cols.view(), &mut convolved, true);
-            }
-            Some(f) => {
-                matmul_into(f.view(), x.view(), &mut cols.view_mut(), false);
-                self.fold(cols, convolved);
-            }
-        });
+        self.epilogue
+            .forward(y, &self.bias, full, record, |mut convolved| match flipped {
+                None => {
+                    self.unfold(x.view(), cols);
+                    matmul_into(self.weights.view(), cols.view(), &mut convolved, true);
+                }
+                Some(f) => {
+                    matmul_into(f.view(), x.view(), &mut cols.view_mut(), false);
+                    self.fold(cols, convolved);
+                }
+            });
     }
 
     /// One sample's backward pass from its output gradient `g`, which it clobbers: adds the sample's
@@ -420,10 +492,16 @@ impl Conv2d {
         need_input_grad: bool,
         run: &mut Run,
     ) {
-        let Run { kernel_grad: dk, bias_grad: db, scratch: Scratch { cols, full, wide } } = run;
+        let Run {
+            kernel_grad: dk,
+            bias_grad: db,
+            scratch: Scratch { cols, full, wide },
+        } = run;
         let mut input = self.prologue.input(x.view_mut(), wide);
         let g = self.epilogue.backward(&mut g, record, full);
-        db.iter_mut().zip(g.outer_iter()).for_each(|(d, channel)| *d += channel.sum());
+        db.iter_mut()
+            .zip(g.outer_iter())
+            .for_each(|(d, channel)| *d += channel.sum());
         match flipped {
             Some(f) => {
                 self.unfold(g, cols);
@@ -452,7 +530,10 @@ impl Conv2d {
     fn unfold(&self, sample: ArrayView2<f32>, cols: &mut Array2<f32>) {
         let pixels = self.height * self.width;
         let sample = sample.to_slice().expect("a sample is one contiguous row");
-        let rows = cols.as_slice_mut().expect("scratch is contiguous").chunks_exact_mut(pixels);
+        let rows = cols
+            .as_slice_mut()
+            .expect("scratch is contiguous")
+            .chunks_exact_mut(pixels);
         for (r, row) in rows.enumerate() {
             let (channel, tap) = (&sample[r / TAPS * pixels..][..pixels], &self.taps[r % TAPS]);
             row[..tap.range.start].fill(0.0);
@@ -466,12 +547,21 @@ impl Conv2d {
     fn fold(&self, cols: &mut Array2<f32>, out: ArrayViewMut2<f32>) {
         let pixels = self.height * self.width;
         let out = out.into_slice().expect("a sample is one contiguous row");
-        let rows = cols.as_slice_mut().expect("scratch is contiguous").chunks_exact_mut(pixels);
+        let rows = cols
+            .as_slice_mut()
+            .expect("scratch is contiguous")
+            .chunks_exact_mut(pixels);
         for (r, row) in rows.enumerate() {
-            let (channel, tap) = (&mut out[r / TAPS * pixels..][..pixels], &self.taps[r % TAPS]);
+            let (channel, tap) = (
+                &mut out[r / TAPS * pixels..][..pixels],
+                &self.taps[r % TAPS],
+            );
             tap.clear_edge(row, self.width);
             let target = &mut channel[tap.source..][..tap.range.len()];
-            target.iter_mut().zip(&row[tap.range.clone()]).for_each(|(o, v)| *o += v);
+            target
+                .iter_mut()
+                .zip(&row[tap.range.clone()])
+                .for_each(|(o, v)| *o += v);
         }
     }
 
@@ -483,13 +573,16 @@ impl Conv2d {
 
     /// The weights as F `[out·9, in]`.
     fn flipped(&self) -> Array2<f32> {
-        Array2::from_shape_fn((self.out_channels * TAPS, self.in_channels), |ri| self.weights[self.weight_index(ri)])
+        Array2::from_shape_fn((self.out_channels * TAPS, self.in_channels), |ri| {
+            self.weights[self.weight_index(ri)]
+        })
     }
 }
 
 impl Layer for Conv2d {
     fn describe(&self) -> String {
-        let (ins, outs, height, width) = (self.in_channels, self.out_channels, self.height, self.width);
+        let (ins, outs, height, width) =
+            (self.in_channels, self.out_channels, self.height, self.width);
         let (prologue, epilogue) = (self.prologue.describe(), self.epilogue.describe());
         format!("{prologue}Conv2d 3×3 {ins}→{outs} on {height}×{width}{epilogue}")
     }
@@ -500,14 +593,25 @@ impl Layer for Conv2d {
         let mut y = Fresh::new(batch, self.out_channels, outputs);
         let unfold_input = self.in_channels <= self.out_channels;
         let flipped = (!unfold_input).then(|| self.flipped());
-        let mut record = self.epilogue.record(batch, self.out_channels * outputs, train);
+        let mut record = self
+            .epilogue
+            .record(batch, self.out_channels * outputs, train);
         {
             let inputs = self.prologue.input_pixels(pixels);
-            let mut samples = x.view_mut().into_shape_with_order((batch, self.in_channels, inputs)).expect(STANDARD);
-            let samples = samples.outer_iter_mut().into_par_iter().zip(y.samples()).zip(record.samples(batch));
+            let mut samples = x
+                .view_mut()
+                .into_shape_with_order((batch, self.in_channels, inputs))
+                .expect(STANDARD);
+            let samples = samples
+                .outer_iter_mut()
+                .into_par_iter()
+                .zip(y.samples())
+                .zip(record.samples(batch));
             samples.for_each_init(
                 || self.scratch(),
-                |scratch, ((x, y), record)| self.forward_sample(x, y, flipped.as_ref(), scratch, record),
+                |scratch, ((x, y), record)| {
+                    self.forward_sample(x, y, flipped.as_ref(), scratch, record)
+                },
             );
         }
         if train {
@@ -525,16 +629,26 @@ impl Layer for Conv2d {
         let (ins, outs) = (self.in_channels, self.out_channels);
         let unfold_grad = outs <= ins;
         let flipped = unfold_grad.then(|| self.flipped());
-        let kernel_shape = if unfold_grad { (outs * TAPS, ins) } else { (outs, ins * TAPS) };
+        let kernel_shape = if unfold_grad {
+            (outs * TAPS, ins)
+        } else {
+            (outs, ins * TAPS)
+        };
         let outputs = self.epilogue.output_pixels(pixels);
-        let mut grads = grad.view_mut().into_shape_with_order((batch, outs, outputs)).expect(STANDARD);
+        let mut grads = grad
+            .view_mut()
+            .into_shape_with_order((batch, outs, outputs))
+            .expect(STANDARD);
         let zeros = || (Array2::zeros(kernel_shape), Array1::zeros(outs));
         // Each sample's input gradient overwrites the sample once its last use is past, so no
         // batch-sized array is allocated. The weight gradient is summed over fixed runs of samples,
         // then in order: with rayon's own splitting the float sums, and so the whole training run,
         // would change from one run to the next.
         let inputs = self.prologue.input_pixels(pixels);
-        let mut samples = x.view_mut().into_shape_with_order((batch, ins, inputs)).expect(STANDARD);
+        let mut samples = x
+            .view_mut()
+            .into_shape_with_order((batch, ins, inputs))
+            .expect(STANDARD);
         let partials: Vec<_> = samples
             .outer_iter_mut()
             .into_par_iter()
@@ -544,7 +658,11 @@ impl Layer for Conv2d {
                 SAMPLES_PER_PARTIAL_SUM,
                 || {
                     let (kernel_grad, bias_grad) = zeros();
-                    Run { kernel_grad, bias_grad, scratch: self.scratch() }
+                    Run {
+                        kernel_grad,
+                        bias_grad,
+                        scratch: self.scratch(),
+                    }
                 },
                 |mut run, ((x, g), record)| {
                     self.backward_sample(x, g, record, flipped.as_ref(), need_input_grad, &mut run);
@@ -553,8 +671,10 @@ impl Layer for Conv2d {
             )
             .map(|run| (run.kernel_grad, run.bias_grad))
             .collect();
-        let (kernel_grad, bias_grad) =
-            partials.into_iter().reduce(|(k1, b1), (k2, b2)| (k1 + k2, b1 + b2)).unwrap_or_else(zeros);
+        let (kernel_grad, bias_grad) = partials
+            .into_iter()
+            .reduce(|(k1, b1), (k2, b2)| (k1 + k2, b1 + b2))
+            .unwrap_or_else(zeros);
         self.bias_grad = bias_grad;
         if unfold_grad {
             for (ri, &v) in kernel_grad.indexed_iter() {
@@ -569,17 +689,30 @@ impl Layer for Conv2d {
 
     fn params(&mut self) -> Vec<Param<'_>> {
         vec![
-            Param { value: self.weights.as_slice_mut().unwrap(), grad: self.weights_grad.as_slice().unwrap() },
-            Param { value: self.bias.as_slice_mut().unwrap(), grad: self.bias_grad.as_slice().unwrap() },
+            Param {
+                value: self.weights.as_slice_mut().unwrap(),
+                grad: self.weights_grad.as_slice().unwrap(),
+            },
+            Param {
+                value: self.bias.as_slice_mut().unwrap(),
+                grad: self.bias_grad.as_slice().unwrap(),
+            },
         ]
     }
 
     fn to_onnx(&self, graph: &mut GraphBuilder, input: &str) -> String {
         let input = self.prologue.to_onnx(graph, input);
-        let w = graph.initializer("W", &[self.out_channels, self.in_channels, 3, 3], self.weights.as_slice().unwrap());
+        let w = graph.initializer(
+            "W",
+            &[self.out_channels, self.in_channels, 3, 3],
+            self.weights.as_slice().unwrap(),
+        );
         let b = graph.initializer("B", self.bias.shape(), self.bias.as_slice().unwrap());
-        let attributes =
-            vec![attr_ints("kernel_shape", &[3, 3]), attr_ints("pads", &[1, 1, 1, 1]), attr_ints("strides", &[1, 1])];
+        let attributes = vec![
+            attr_ints("kernel_shape", &[3, 3]),
+            attr_ints("pads", &[1, 1, 1, 1]),
+            attr_ints("strides", &[1, 1]),
+        ];
         let conv = graph.node("Conv", &[&input, &w, &b], attributes);
         self.epilogue.to_onnx(graph, conv)
     }
@@ -615,7 +748,8 @@ mod tests {
         let mut rng = Rng::new(7);
         let (h, w) = (6, 4);
         for (ins, outs) in [(1, 3), (3, 1), (2, 2)] {
-            for (upsampled, pooled) in [(false, false), (false, true), (true, false), (true, true)] {
+            for (upsampled, pooled) in [(false, false), (false, true), (true, false), (true, true)]
+            {
                 let mut plain = with_bias(Conv2d::new(ins, outs, h, w, &mut rng), &mut rng);
                 let mut fused = Conv2d::new(ins, outs, h, w, &mut rng).with_relu();
                 (fused.weights, fused.bias) = (plain.weights.clone(), plain.bias.clone());
@@ -625,18 +759,45 @@ mod tests {
                 if pooled {
                     fused = fused.with_pool();
                 }
-                let (mut upsample, mut pool) = (UpSample2d::new(ins, h / 2, w / 2), MaxPool2d::new(outs, h, w));
+                let (mut upsample, mut pool) = (
+                    UpSample2d::new(ins, h / 2, w / 2),
+                    MaxPool2d::new(outs, h, w),
+                );
                 let x = random_input(2, ins * h * w / if upsampled { 4 } else { 1 }, &mut rng);
-                let z = plain.forward(if upsampled { upsample.forward(x.clone(), true) } else { x.clone() }, true);
+                let z = plain.forward(
+                    if upsampled {
+                        upsample.forward(x.clone(), true)
+                    } else {
+                        x.clone()
+                    },
+                    true,
+                );
                 let relu = z.mapv(|v| v.max(0.0));
-                let expected = if pooled { pool.forward(relu, true) } else { relu };
+                let expected = if pooled {
+                    pool.forward(relu, true)
+                } else {
+                    relu
+                };
                 assert_eq!(fused.forward(x, true), expected);
                 let r = random_input(2, expected.ncols(), &mut rng);
-                let unpooled = if pooled { pool.backward(r.clone(), true).unwrap() } else { r.clone() };
-                let dz = plain.backward(&unpooled * &z.mapv(|v| f32::from(u8::from(v > 0.0))), true).unwrap();
-                let dx = if upsampled { upsample.backward(dz, true).unwrap() } else { dz };
+                let unpooled = if pooled {
+                    pool.backward(r.clone(), true).unwrap()
+                } else {
+                    r.clone()
+                };
+                let dz = plain
+                    .backward(&unpooled * &z.mapv(|v| f32::from(u8::from(v > 0.0))), true)
+                    .unwrap();
+                let dx = if upsampled {
+                    upsample.backward(dz, true).unwrap()
+                } else {
+                    dz
+                };
                 assert_eq!(fused.backward(r, true).unwrap(), dx);
-                assert_eq!((&fused.weights_grad, &fused.bias_grad), (&plain.weights_grad, &plain.bias_grad));
+                assert_eq!(
+                    (&fused.weights_grad, &fused.bias_grad),
+                    (&plain.weights_grad, &plain.bias_grad)
+                );
             }
         }
     }
@@ -649,7 +810,9 @@ mod tests {
             let mut conv = with_bias(Conv2d::new(ins, outs, h, w, &mut rng), &mut rng);
             let x = random_input(2, ins * h * w, &mut rng);
             let y = conv.forward(x.clone(), false);
-            for (b, o, py, px) in (0..2).flat_map(|b| (0..outs).flat_map(move |o| pixels(h, w).map(move |p| (b, o, p.0, p.1)))) {
+            for (b, o, py, px) in (0..2).flat_map(|b| {
+                (0..outs).flat_map(move |o| pixels(h, w).map(move |p| (b, o, p.0, p.1)))
+            }) {
                 let mut expected = conv.bias[o];
                 for (i, (ky, kx)) in (0..ins).flat_map(|i| pixels(3, 3).map(move |k| (i, k))) {
                     let (sy, sx) = ((py + ky) as isize - 1, (px + kx) as isize - 1);
@@ -659,7 +822,10 @@ mod tests {
                     }
                 }
                 let got = y[[b, (o * h + py) * w + px]];
-                assert!((got - expected).abs() < 1e-5, "{ins}→{outs} y[{b},{o},{py},{px}]: {got} vs {expected}");
+                assert!(
+                    (got - expected).abs() < 1e-5,
+                    "{ins}→{outs} y[{b},{o},{py},{px}]: {got} vs {expected}"
+                );
             }
         }
     }
@@ -700,7 +866,9 @@ mod tests {
             };
             step();
             let reps = 20;
-            let (forward, total) = (0..reps).map(|_| step()).fold((0.0, 0.0), |(f, t), (sf, st)| (f + sf, t + st));
+            let (forward, total) = (0..reps)
+                .map(|_| step())
+                .fold((0.0, 0.0), |(f, t), (sf, st)| (f + sf, t + st));
             let (forward, total) = (forward / reps as f64, total / reps as f64);
             println!(
                 "Conv2d {ins}→{outs} on {side}×{side}, batch {batch}: forward {:.2} ms, forward+backward {:.2} ms, {:.0} GFLOPS",

@@ -40,7 +40,8 @@ impl Dense {
     /// Glorot-uniform weights and zero biases, as Keras initialises `Dense`.
     pub fn new(inputs: usize, outputs: usize, activation: Activation, rng: &mut Rng) -> Dense {
         let limit = (6.0 / (inputs + outputs) as f32).sqrt();
-        let weights = Array2::from_shape_simple_fn((inputs, outputs), || (2.0 * rng.uniform() - 1.0) * limit);
+        let weights =
+            Array2::from_shape_simple_fn((inputs, outputs), || (2.0 * rng.uniform() - 1.0) * limit);
         Dense {
             weights,
             bias: Array1::zeros(outputs),
@@ -78,13 +79,22 @@ impl Layer for Dense {
             self.slopes = Array2::zeros(y.dim());
         }
         let slice = slice_rows(rows);
-        let mut slopes = keep_slopes.then(|| self.slopes.as_slice_mut().expect("fresh array").chunks_mut(slice * width));
+        let mut slopes = keep_slopes.then(|| {
+            self.slopes
+                .as_slice_mut()
+                .expect("fresh array")
+                .chunks_mut(slice * width)
+        });
         let slices: Vec<_> = x
             .axis_chunks_iter(Axis(0), slice)
             .zip(y.axis_chunks_iter_mut(Axis(0), slice))
             .map(|(x, y)| (x, y, slopes.as_mut().and_then(Iterator::next)))
             .collect();
-        let (weights, bias, activation) = (self.weights.view(), self.bias.as_slice().expect("fresh array"), self.activation);
+        let (weights, bias, activation) = (
+            self.weights.view(),
+            self.bias.as_slice().expect("fresh array"),
+            self.activation,
+        );
         slices.into_par_iter().for_each(|(x, mut y, slopes)| {
             matmul_into_here(x, weights, &mut y, false);
             activation.forward(y.into_slice().expect("rows of a fresh array"), bias, slopes);
@@ -96,16 +106,33 @@ impl Layer for Dense {
     }
 
     fn backward(&mut self, mut grad: Array2<f32>, need_input_grad: bool) -> Option<Array2<f32>> {
-        let mut x = self.input.take().expect("Dense::backward without a training forward");
+        let mut x = self
+            .input
+            .take()
+            .expect("Dense::backward without a training forward");
         let (rows, width) = (x.nrows(), self.bias.len());
-        assert_eq!(grad.dim(), (rows, width), "Dense::backward: gradient does not match the forward pass");
+        assert_eq!(
+            grad.dim(),
+            (rows, width),
+            "Dense::backward: gradient does not match the forward pass"
+        );
         let linear = self.activation == Activation::Linear;
-        assert!(linear || self.slopes.dim() == grad.dim(), "Dense::backward: slopes do not match the forward pass");
+        assert!(
+            linear || self.slopes.dim() == grad.dim(),
+            "Dense::backward: slopes do not match the forward pass"
+        );
         let slice = slice_rows(rows);
         let count = rows.div_ceil(slice);
         let weights_dim = self.weights.dim();
-        self.slice_grads.resize_with(count.saturating_sub(1), || (Array2::zeros(weights_dim), Array1::zeros(width)));
-        let mut slopes = (!linear).then(|| self.slopes.as_slice().expect("fresh array").chunks(slice * width));
+        self.slice_grads.resize_with(count.saturating_sub(1), || {
+            (Array2::zeros(weights_dim), Array1::zeros(width))
+        });
+        let mut slopes = (!linear).then(|| {
+            self.slopes
+                .as_slice()
+                .expect("fresh array")
+                .chunks(slice * width)
+        });
         let grads = std::iter::once((&mut self.weights_grad, &mut self.bias_grad))
             .chain(self.slice_grads.iter_mut().map(|(w, b)| (w, b)));
         let slices: Vec<_> = grad
@@ -117,44 +144,67 @@ impl Layer for Dense {
             .map(|((grad, x), grads)| (grad, x, grads, slopes.as_mut().and_then(Iterator::next)))
             .collect();
         let weights = self.weights.view();
-        slices.into_par_iter().for_each(|(grad, mut x, (weights_grad, bias_grad), slopes)| {
-            let bias_grad = bias_grad.as_slice_mut().expect("fresh array");
-            bias_grad.fill(0.0);
-            // One pass turns d loss / dy into d loss / d(x·W + b) and sums it into the bias gradient.
-            match slopes {
-                None => wide(
-                    #[inline(always)]
-                    || sum_rows(grad, bias_grad),
-                ),
-                Some(slopes) => wide(
-                    #[inline(always)]
-                    || scale_and_sum_rows(grad, slopes, bias_grad),
-                ),
-            }
-            let grad = ArrayView2::from_shape((x.nrows(), width), grad).expect("rows of the gradient");
-            matmul_into_here(x.t(), grad, &mut weights_grad.view_mut(), false);
-            // This slice of the input has served its only use, so its buffer, of the input gradient's
-            // shape, takes the input gradient: no allocation, and no zeroing since the product
-            // overwrites without reading.
-            if need_input_grad {
-                matmul_into_here(grad, weights.t(), &mut x, false);
-            }
-        });
+        slices
+            .into_par_iter()
+            .for_each(|(grad, mut x, (weights_grad, bias_grad), slopes)| {
+                let bias_grad = bias_grad.as_slice_mut().expect("fresh array");
+                bias_grad.fill(0.0);
+                // One pass turns d loss / dy into d loss / d(x·W + b) and sums it into the bias gradient.
+                match slopes {
+                    None => wide(
+                        #[inline(always)]
+                        || sum_rows(grad, bias_grad),
+                    ),
+                    Some(slopes) => wide(
+                        #[inline(always)]
+                        || scale_and_sum_rows(grad, slopes, bias_grad),
+                    ),
+                }
+                let grad =
+                    ArrayView2::from_shape((x.nrows(), width), grad).expect("rows of the gradient");
+                matmul_into_here(x.t(), grad, &mut weights_grad.view_mut(), false);
+                // This slice of the input has served its only use, so its buffer, of the input gradient's
+                // shape, takes the input gradient: no allocation, and no zeroing since the product
+                // overwrites without reading.
+                if need_input_grad {
+                    matmul_into_here(grad, weights.t(), &mut x, false);
+                }
+            });
         // The price of slicing the batch: one more pass over the weight gradient per extra slice,
         // shared out over the threads. Each value adds the slices in slice order, whatever thread
         // takes it, so a seed still fixes the run.
-        let weights_parts: Vec<&[f32]> = self.slice_grads.iter().map(|(w, _)| w.as_slice().expect("fresh array")).collect();
-        add_into(self.weights_grad.as_slice_mut().expect("fresh array"), &weights_parts);
-        let bias_parts: Vec<&[f32]> = self.slice_grads.iter().map(|(_, b)| b.as_slice().expect("fresh array")).collect();
-        add_into(self.bias_grad.as_slice_mut().expect("fresh array"), &bias_parts);
+        let weights_parts: Vec<&[f32]> = self
+            .slice_grads
+            .iter()
+            .map(|(w, _)| w.as_slice().expect("fresh array"))
+            .collect();
+        add_into(
+            self.weights_grad.as_slice_mut().expect("fresh array"),
+            &weights_parts,
+        );
+        let bias_parts: Vec<&[f32]> = self
+            .slice_grads
+            .iter()
+            .map(|(_, b)| b.as_slice().expect("fresh array"))
+            .collect();
+        add_into(
+            self.bias_grad.as_slice_mut().expect("fresh array"),
+            &bias_parts,
+        );
         self.spare = Some(grad);
         need_input_grad.then_some(x)
     }
 
     fn params(&mut self) -> Vec<Param<'_>> {
         vec![
-            Param { value: self.weights.as_slice_mut().unwrap(), grad: self.weights_grad.as_slice().unwrap() },
-            Param { value: self.bias.as_slice_mut().unwrap(), grad: self.bias_grad.as_slice().unwrap() },
+            Param {
+                value: self.weights.as_slice_mut().unwrap(),
+                grad: self.weights_grad.as_slice().unwrap(),
+            },
+            Param {
+                value: self.bias.as_slice_mut().unwrap(),
+                grad: self.bias_grad.as_slice().unwrap(),
+            },
         ]
     }
 
@@ -177,15 +227,18 @@ fn slice_rows(rows: usize) -> usize {
 
 /// `total += part` for each of `parts` in turn, element by element, in chunks over the threads.
 fn add_into(total: &mut [f32], parts: &[&[f32]]) {
-    total.par_chunks_mut(REDUCE_CHUNK).enumerate().for_each(|(i, total)| {
-        for part in parts {
-            let part = &part[i * REDUCE_CHUNK..][..total.len()];
-            wide(
-                #[inline(always)]
-                || add(total, part),
-            );
-        }
-    });
+    total
+        .par_chunks_mut(REDUCE_CHUNK)
+        .enumerate()
+        .for_each(|(i, total)| {
+            for part in parts {
+                let part = &part[i * REDUCE_CHUNK..][..total.len()];
+                wide(
+                    #[inline(always)]
+                    || add(total, part),
+                );
+            }
+        });
 }
 
 /// `total += part`, element by element.
@@ -205,7 +258,10 @@ fn sum_rows(values: &[f32], sum: &mut [f32]) {
 /// `v *= slope`, then `sum += row`, for every row of `values`.
 #[inline(always)]
 fn scale_and_sum_rows(values: &mut [f32], slopes: &[f32], sum: &mut [f32]) {
-    for (row, slopes) in values.chunks_exact_mut(sum.len()).zip(slopes.chunks_exact(sum.len())) {
+    for (row, slopes) in values
+        .chunks_exact_mut(sum.len())
+        .zip(slopes.chunks_exact(sum.len()))
+    {
         for ((v, s), total) in row.iter_mut().zip(slopes).zip(sum.iter_mut()) {
             *v *= s;
             *total += *v;

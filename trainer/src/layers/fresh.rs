@@ -29,7 +29,10 @@ pub struct Sample<'a> {
 impl Fresh {
     /// Allocates the array without touching it.
     pub fn new(batch: usize, channels: usize, pixels: usize) -> Fresh {
-        Fresh { data: Array3::uninit((batch, channels, pixels)), filled: AtomicUsize::new(0) }
+        Fresh {
+            data: Array3::uninit((batch, channels, pixels)),
+            filled: AtomicUsize::new(0),
+        }
     }
 
     /// The samples in order, for a parallel loop that fills every one of them.
@@ -37,17 +40,25 @@ impl Fresh {
         // Counting restarts: only a loop that fills every sample handed out here makes `finish` pass.
         *self.filled.get_mut() = 0;
         let filled = &self.filled;
-        self.data.outer_iter_mut().into_par_iter().map(move |view| Sample { view, filled })
+        self.data
+            .outer_iter_mut()
+            .into_par_iter()
+            .map(move |view| Sample { view, filled })
     }
 
     /// The array as `[batch, channels·pixels]`. Panics unless the last loop filled every sample.
     pub fn finish(self) -> Array2<f32> {
         let (batch, channels, pixels) = self.data.dim();
-        assert_eq!(self.filled.into_inner(), batch, "a layer left samples of its output unfilled");
+        assert_eq!(
+            self.filled.into_inner(),
+            batch,
+            "a layer left samples of its output unfilled"
+        );
         // SAFETY: `samples` hands each sample out once per call and `Sample::fill`, the only way to
         // count one, writes all of it, so `batch` fills since the last call cover every element.
         let data = unsafe { self.data.assume_init() };
-        data.into_shape_with_order((batch, channels * pixels)).expect("fresh arrays are contiguous")
+        data.into_shape_with_order((batch, channels * pixels))
+            .expect("fresh arrays are contiguous")
     }
 }
 
@@ -76,7 +87,10 @@ mod tests {
         });
         let array = fresh.finish();
         assert_eq!(array.dim(), (3, 8));
-        assert_eq!(array.row(2).to_vec(), [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 3.0]);
+        assert_eq!(
+            array.row(2).to_vec(),
+            [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 3.0]
+        );
     }
 
     #[test]

@@ -34,7 +34,9 @@ pub fn check_layer_at(layer: &mut dyn Layer, x: Array2<f32>, rng: &mut Rng) {
         (layer.forward(x.clone(), false) * &r).sum()
     };
 
-    let dx = layer.backward(r.clone(), true).expect("input gradient requested");
+    let dx = layer
+        .backward(r.clone(), true)
+        .expect("input gradient requested");
     for i in 0..x.len() {
         let mut plus = x.clone();
         plus.as_slice_mut().unwrap()[i] += EPS;
@@ -68,7 +70,11 @@ pub fn check_loss(loss: &dyn Loss, prediction: &Array2<f32>, target: &Array2<f32
             loss.loss_and_grad(nudged, target.view()).0
         };
         let numeric = (at(EPS) - at(-EPS)) as f32 / (2.0 * EPS);
-        assert_close(grad.as_slice().unwrap()[i], numeric, &format!("{} d/dprediction[{i}]", loss.name()));
+        assert_close(
+            grad.as_slice().unwrap()[i],
+            numeric,
+            &format!("{} d/dprediction[{i}]", loss.name()),
+        );
     }
 }
 

@@ -22,7 +22,12 @@ pub struct MaxPool2d {
 impl MaxPool2d {
     /// Pooling for `channels` maps of `height`×`width`, halving both (rounding down).
     pub fn new(channels: usize, height: usize, width: usize) -> MaxPool2d {
-        MaxPool2d { channels, height, width, argmax: None }
+        MaxPool2d {
+            channels,
+            height,
+            width,
+            argmax: None,
+        }
     }
 
     /// Output pixels per channel.
@@ -71,7 +76,11 @@ impl MaxPool2d {
             for row in 0..height / 2 {
                 let top = (c * height + 2 * row) * width;
                 let output = (c * (height / 2) + row) * half;
-                visit(top..top + width, top + width..top + 2 * width, output..output + half);
+                visit(
+                    top..top + width,
+                    top + width..top + 2 * width,
+                    output..output + half,
+                );
             }
         }
     }
@@ -84,22 +93,36 @@ impl MaxPool2d {
 fn first_max([a, b, c, d]: [f32; 4]) -> (f32, u8) {
     let (top, bottom) = (a.max(b), c.max(d));
     let (top_at, bottom_at) = (u8::from(b > a), 2 + u8::from(d > c));
-    (top.max(bottom), if bottom > top { bottom_at } else { top_at })
+    (
+        top.max(bottom),
+        if bottom > top { bottom_at } else { top_at },
+    )
 }
 
 impl Layer for MaxPool2d {
     fn describe(&self) -> String {
-        format!("MaxPool2d 2×2 on {}×{}×{}", self.channels, self.height, self.width)
+        format!(
+            "MaxPool2d 2×2 on {}×{}×{}",
+            self.channels, self.height, self.width
+        )
     }
 
     fn forward(&mut self, x: Array2<f32>, train: bool) -> Array2<f32> {
         let (batch, pooled) = (x.nrows(), self.pooled());
         let mut y = Fresh::new(batch, self.channels, pooled);
         let mut argmax = Array2::zeros((batch, self.channels * pooled));
-        let samples = x.axis_iter(Axis(0)).into_par_iter().zip(argmax.axis_iter_mut(Axis(0)));
+        let samples = x
+            .axis_iter(Axis(0))
+            .into_par_iter()
+            .zip(argmax.axis_iter_mut(Axis(0)));
         samples.zip(y.samples()).for_each(|((x, mut argmax), y)| {
-            let y = y.fill(|_| 0.0).into_slice().expect("fresh samples are contiguous");
-            let argmax = argmax.as_slice_mut().expect("a fresh array's rows are contiguous");
+            let y = y
+                .fill(|_| 0.0)
+                .into_slice()
+                .expect("fresh samples are contiguous");
+            let argmax = argmax
+                .as_slice_mut()
+                .expect("a fresh array's rows are contiguous");
             self.pool(x.to_slice().expect(STANDARD), y, argmax);
         });
         if train {
@@ -109,19 +132,38 @@ impl Layer for MaxPool2d {
     }
 
     fn backward(&mut self, grad: Array2<f32>, _need_input_grad: bool) -> Option<Array2<f32>> {
-        let argmax = self.argmax.take().expect("MaxPool2d::backward without a training forward");
+        let argmax = self
+            .argmax
+            .take()
+            .expect("MaxPool2d::backward without a training forward");
         let mut dx = Fresh::new(grad.nrows(), self.channels, self.height * self.width);
-        let samples = grad.axis_iter(Axis(0)).into_par_iter().zip(argmax.axis_iter(Axis(0)));
+        let samples = grad
+            .axis_iter(Axis(0))
+            .into_par_iter()
+            .zip(argmax.axis_iter(Axis(0)));
         samples.zip(dx.samples()).for_each(|((g, argmax), dx)| {
-            let dx = dx.fill(|_| 0.0).into_slice().expect("fresh samples are contiguous");
-            let (g, argmax) = (g.to_slice().expect(STANDARD), argmax.to_slice().expect("rows are contiguous"));
+            let dx = dx
+                .fill(|_| 0.0)
+                .into_slice()
+                .expect("fresh samples are contiguous");
+            let (g, argmax) = (
+                g.to_slice().expect(STANDARD),
+                argmax.to_slice().expect("rows are contiguous"),
+            );
             self.unpool(g, argmax, dx);
         });
         Some(dx.finish())
     }
 
     fn to_onnx(&self, graph: &mut GraphBuilder, input: &str) -> String {
-        graph.node("MaxPool", &[input], vec![attr_ints("kernel_shape", &[2, 2]), attr_ints("strides", &[2, 2])])
+        graph.node(
+            "MaxPool",
+            &[input],
+            vec![
+                attr_ints("kernel_shape", &[2, 2]),
+                attr_ints("strides", &[2, 2]),
+            ],
+        )
     }
 }
 
@@ -135,23 +177,35 @@ mod tests {
     #[test]
     fn gradients_match_finite_differences() {
         // Values 0.05 apart in shuffled order: no finite-difference step can change a window's maximum.
-        let x = Array2::from_shape_fn((2, 48), |(b, i)| 0.05 * ((b * 48 + i) * 29 % 96) as f32 - 2.4);
+        let x = Array2::from_shape_fn((2, 48), |(b, i)| {
+            0.05 * ((b * 48 + i) * 29 % 96) as f32 - 2.4
+        });
         check_layer_at(&mut MaxPool2d::new(2, 4, 6), x, &mut Rng::new(1));
     }
 
     #[test]
     fn odd_sizes_drop_the_last_row_and_column() {
         let mut pool = MaxPool2d::new(1, 3, 5);
-        let x = array![[1.0, 2.0, 3.0, 0.0, 9.0, 4.0, 0.0, 5.0, 6.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0]];
+        let x = array![[
+            1.0, 2.0, 3.0, 0.0, 9.0, 4.0, 0.0, 5.0, 6.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0
+        ]];
         assert_eq!(pool.forward(x, true), array![[4.0, 6.0]]);
         let dx = pool.backward(array![[10.0, 20.0]], true).unwrap();
-        assert_eq!(dx, array![[0.0, 0.0, 0.0, 0.0, 0.0, 10.0, 0.0, 0.0, 20.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]);
+        assert_eq!(
+            dx,
+            array![[
+                0.0, 0.0, 0.0, 0.0, 0.0, 10.0, 0.0, 0.0, 20.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+            ]]
+        );
     }
 
     #[test]
     fn ties_go_to_the_first_maximum() {
         let mut pool = MaxPool2d::new(1, 2, 2);
         pool.forward(array![[1.0, 3.0, 3.0, 3.0]], true);
-        assert_eq!(pool.backward(array![[1.0]], true).unwrap(), array![[0.0, 1.0, 0.0, 0.0]]);
+        assert_eq!(
+            pool.backward(array![[1.0]], true).unwrap(),
+            array![[0.0, 1.0, 0.0, 0.0]]
+        );
     }
 }

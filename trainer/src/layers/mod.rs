@@ -7,12 +7,12 @@ mod activation;
 mod conv2d;
 mod dense;
 mod fresh;
+#[cfg(test)]
+pub(crate) mod gradcheck;
 mod maxpool;
 mod relu;
 mod sigmoid;
 mod upsample;
-#[cfg(test)]
-pub(crate) mod gradcheck;
 
 pub use activation::Activation;
 pub use conv2d::Conv2d;

@@ -39,7 +39,12 @@ pub fn backward(grads: &mut [f32], passed: &[bool]) {
     // about every other value.
     wide(
         #[inline(always)]
-        || grads.iter_mut().zip(passed).for_each(|(g, &p)| *g = if p { *g } else { 0.0 }),
+        || {
+            grads
+                .iter_mut()
+                .zip(passed)
+                .for_each(|(g, &p)| *g = if p { *g } else { 0.0 })
+        },
     )
 }
 

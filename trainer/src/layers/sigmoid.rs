@@ -23,7 +23,10 @@ impl Layer for Sigmoid {
     }
 
     fn forward(&mut self, mut x: Array2<f32>, train: bool) -> Array2<f32> {
-        x.as_slice_mut().expect("activations are contiguous").iter_mut().for_each(|v| *v = sigmoid(*v));
+        x.as_slice_mut()
+            .expect("activations are contiguous")
+            .iter_mut()
+            .for_each(|v| *v = sigmoid(*v));
         if train {
             self.output = Some(x.clone());
         }
@@ -31,8 +34,13 @@ impl Layer for Sigmoid {
     }
 
     fn backward(&mut self, mut grad: Array2<f32>, _need_input_grad: bool) -> Option<Array2<f32>> {
-        let y = self.output.take().expect("Sigmoid::backward without a training forward");
-        Zip::from(&mut grad).and(&y).for_each(|g, &y| *g *= y * (1.0 - y));
+        let y = self
+            .output
+            .take()
+            .expect("Sigmoid::backward without a training forward");
+        Zip::from(&mut grad)
+            .and(&y)
+            .for_each(|g, &y| *g *= y * (1.0 - y));
         Some(grad)
     }
 

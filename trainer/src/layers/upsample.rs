@@ -16,7 +16,11 @@ pub struct UpSample2d {
 impl UpSample2d {
     /// Doubles the height and width of `channels` maps of `height`×`width`.
     pub fn new(channels: usize, height: usize, width: usize) -> UpSample2d {
-        UpSample2d { channels, height, width }
+        UpSample2d {
+            channels,
+            height,
+            width,
+        }
     }
 
     /// Pixels per channel of the input.
@@ -31,7 +35,9 @@ impl UpSample2d {
         // Each input row becomes two identical output rows of twice its width.
         for (row, pair) in x.chunks_exact(width).zip(y.chunks_exact_mut(4 * width)) {
             let (top, bottom) = pair.split_at_mut(2 * width);
-            top.chunks_exact_mut(2).zip(row).for_each(|(block, &v)| block.fill(v));
+            top.chunks_exact_mut(2)
+                .zip(row)
+                .for_each(|(block, &v)| block.fill(v));
             bottom.copy_from_slice(top);
         }
     }
@@ -42,7 +48,11 @@ impl UpSample2d {
         let width = self.width;
         for (row, pair) in dx.chunks_exact_mut(width).zip(g.chunks_exact(4 * width)) {
             let (top, bottom) = pair.split_at(2 * width);
-            for ((d, t), b) in row.iter_mut().zip(top.chunks_exact(2)).zip(bottom.chunks_exact(2)) {
+            for ((d, t), b) in row
+                .iter_mut()
+                .zip(top.chunks_exact(2))
+                .zip(bottom.chunks_exact(2))
+            {
                 *d = t[0] + t[1] + b[0] + b[1];
             }
         }
@@ -51,26 +61,41 @@ impl UpSample2d {
 
 impl Layer for UpSample2d {
     fn describe(&self) -> String {
-        format!("UpSample2d ×2 on {}×{}×{}", self.channels, self.height, self.width)
+        format!(
+            "UpSample2d ×2 on {}×{}×{}",
+            self.channels, self.height, self.width
+        )
     }
 
     fn forward(&mut self, x: Array2<f32>, _train: bool) -> Array2<f32> {
         let mut y = Fresh::new(x.nrows(), self.channels, 4 * self.pixels());
         let x = x.as_standard_layout();
-        x.axis_iter(Axis(0)).into_par_iter().zip(y.samples()).for_each(|(x, y)| {
-            let y = y.fill(|_| 0.0).into_slice().expect("fresh samples are contiguous");
-            self.upsample(x.to_slice().expect("contiguous row"), y);
-        });
+        x.axis_iter(Axis(0))
+            .into_par_iter()
+            .zip(y.samples())
+            .for_each(|(x, y)| {
+                let y = y
+                    .fill(|_| 0.0)
+                    .into_slice()
+                    .expect("fresh samples are contiguous");
+                self.upsample(x.to_slice().expect("contiguous row"), y);
+            });
         y.finish()
     }
 
     fn backward(&mut self, grad: Array2<f32>, _need_input_grad: bool) -> Option<Array2<f32>> {
         let mut dx = Fresh::new(grad.nrows(), self.channels, self.pixels());
         let grad = grad.as_standard_layout();
-        grad.axis_iter(Axis(0)).into_par_iter().zip(dx.samples()).for_each(|(g, dx)| {
-            let dx = dx.fill(|_| 0.0).into_slice().expect("fresh samples are contiguous");
-            self.sum_blocks(g.to_slice().expect("contiguous row"), dx);
-        });
+        grad.axis_iter(Axis(0))
+            .into_par_iter()
+            .zip(dx.samples())
+            .for_each(|(g, dx)| {
+                let dx = dx
+                    .fill(|_| 0.0)
+                    .into_slice()
+                    .expect("fresh samples are contiguous");
+                self.sum_blocks(g.to_slice().expect("contiguous row"), dx);
+            });
         Some(dx.finish())
     }
 

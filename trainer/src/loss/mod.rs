@@ -21,5 +21,6 @@ pub trait Loss {
 
     /// The mean loss over every value of the batch, and d loss / d prediction, written over the
     /// prediction, whose buffer training has no further use for.
-    fn loss_and_grad(&self, prediction: Array2<f32>, target: ArrayView2<f32>) -> (f64, Array2<f32>);
+    fn loss_and_grad(&self, prediction: Array2<f32>, target: ArrayView2<f32>)
+    -> (f64, Array2<f32>);
 }

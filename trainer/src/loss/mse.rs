@@ -15,13 +15,23 @@ impl Loss for MeanSquaredError {
         "mse"
     }
 
-    fn loss_and_grad(&self, mut prediction: Array2<f32>, target: ArrayView2<f32>) -> (f64, Array2<f32>) {
-        assert_eq!(prediction.dim(), target.dim(), "mse: prediction and target differ in shape");
+    fn loss_and_grad(
+        &self,
+        mut prediction: Array2<f32>,
+        target: ArrayView2<f32>,
+    ) -> (f64, Array2<f32>) {
+        assert_eq!(
+            prediction.dim(),
+            target.dim(),
+            "mse: prediction and target differ in shape"
+        );
         let count = prediction.len();
         let scale = 2.0 / count as f32;
         let target = target.as_standard_layout();
         let t = target.as_slice().expect("standard layout");
-        let p = prediction.as_slice_mut().expect("activations are contiguous");
+        let p = prediction
+            .as_slice_mut()
+            .expect("activations are contiguous");
         // One pass for the loss and the gradient: this runs on the whole output every step.
         let sums = wide(
             #[inline(always)]

@@ -4,6 +4,8 @@
 mod chain;
 mod run;
 
-pub use bottleneck_runtime::export::{GraphBuilder, OPSET, WeightFormat, attr_float, attr_int, attr_ints, attr_string};
+pub use bottleneck_runtime::export::{
+    GraphBuilder, OPSET, WeightFormat, attr_float, attr_int, attr_ints, attr_string,
+};
 pub use chain::chain_to_onnx;
 pub use run::OnnxRunner;

@@ -21,7 +21,11 @@ impl OnnxRunner {
     /// Checks and loads an ONNX model held in memory.
     pub fn from_bytes(bytes: &[u8]) -> Result<OnnxRunner> {
         let model = Model::load(bytes, 1).context("the runtime could not load this ONNX model")?;
-        Ok(OnnxRunner { bytes: bytes.to_vec(), kind: model.kind(), by_batch: HashMap::from([(1, model)]) })
+        Ok(OnnxRunner {
+            bytes: bytes.to_vec(),
+            kind: model.kind(),
+            by_batch: HashMap::from([(1, model)]),
+        })
     }
 
     /// Reads, checks and loads an ONNX file.
@@ -50,7 +54,10 @@ impl OnnxRunner {
     pub fn run(&mut self, batch: ArrayView2<f32>) -> Result<Array2<f32>> {
         let per_sample: usize = self.input_shape().iter().product();
         if batch.ncols() != per_sample {
-            bail!("the model takes {per_sample} values per sample, the batch has {}", batch.ncols());
+            bail!(
+                "the model takes {per_sample} values per sample, the batch has {}",
+                batch.ncols()
+            );
         }
         let rows = batch.nrows();
         let per_output: usize = self.output_shape().iter().product();
@@ -59,7 +66,9 @@ impl OnnxRunner {
         }
         let model = match self.by_batch.entry(rows) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => entry.insert(Model::load(&self.bytes, rows)?),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(Model::load(&self.bytes, rows)?)
+            }
         };
         let input = batch.as_standard_layout();
         let output = model.run(input.as_slice().expect("standard layout"))?;

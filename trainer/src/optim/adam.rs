@@ -23,13 +23,23 @@ pub struct Adam {
 impl Adam {
     /// Adam with Keras' defaults β1 0.9, β2 0.999, ε 1e-7.
     pub fn new(learning_rate: f32) -> Adam {
-        Adam { learning_rate, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, steps: 0, moments: Vec::new() }
+        Adam {
+            learning_rate,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+            steps: 0,
+            moments: Vec::new(),
+        }
     }
 }
 
 impl Optimizer for Adam {
     fn describe(&self) -> String {
-        format!("adam(lr={}, beta1={}, beta2={}, epsilon={})", self.learning_rate, self.beta1, self.beta2, self.epsilon)
+        format!(
+            "adam(lr={}, beta1={}, beta2={}, epsilon={})",
+            self.learning_rate, self.beta1, self.beta2, self.epsilon
+        )
     }
 
     fn learning_rate(&self) -> f32 {
@@ -38,12 +48,16 @@ impl Optimizer for Adam {
 
     fn step(&mut self, params: Vec<Param<'_>>) {
         if self.moments.is_empty() {
-            self.moments = params.iter().map(|p| (vec![0.0; p.value.len()], vec![0.0; p.value.len()])).collect();
+            self.moments = params
+                .iter()
+                .map(|p| (vec![0.0; p.value.len()], vec![0.0; p.value.len()]))
+                .collect();
         }
         self.steps += 1;
         let (b1, b2, eps) = (self.beta1, self.beta2, self.epsilon);
         // Keras folds both bias corrections into the step size.
-        let rate = self.learning_rate * (1.0 - b2.powi(self.steps)).sqrt() / (1.0 - b1.powi(self.steps));
+        let rate =
+            self.learning_rate * (1.0 - b2.powi(self.steps)).sqrt() / (1.0 - b1.powi(self.steps));
         // The chunks of every tensor go to the threads as one list: one parallel loop per step
         // rather than one per tensor, each of which woke the other thread and waited for it.
         let chunks: Vec<_> = params
@@ -59,7 +73,8 @@ impl Optimizer for Adam {
             wide(
                 #[inline(always)]
                 || {
-                    for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                    {
                         *m += (1.0 - b1) * (g - *m);
                         *v += (1.0 - b2) * (g * g - *v);
                         *w -= rate * *m / (v.sqrt() + eps);
@@ -79,8 +94,14 @@ mod tests {
         // After one step m̂ = g and v̂ = g², so every weight moves by lr·sign(g).
         let mut adam = Adam::new(0.1);
         let mut w = vec![1.0f32, 1.0, 1.0];
-        adam.step(vec![Param { value: &mut w, grad: &[2.0, -0.5, 0.0] }]);
-        assert!((w[0] - 0.9).abs() < 1e-5 && (w[1] - 1.1).abs() < 1e-5 && w[2] == 1.0, "{w:?}");
+        adam.step(vec![Param {
+            value: &mut w,
+            grad: &[2.0, -0.5, 0.0],
+        }]);
+        assert!(
+            (w[0] - 0.9).abs() < 1e-5 && (w[1] - 1.1).abs() < 1e-5 && w[2] == 1.0,
+            "{w:?}"
+        );
     }
 
     #[test]
@@ -89,7 +110,10 @@ mod tests {
         let mut w = vec![3.0f32, -2.0];
         for _ in 0..2000 {
             let grad: Vec<f32> = w.iter().map(|x| 2.0 * x).collect();
-            adam.step(vec![Param { value: &mut w, grad: &grad }]);
+            adam.step(vec![Param {
+                value: &mut w,
+                grad: &grad,
+            }]);
         }
         assert!(w.iter().all(|x| x.abs() < 1e-2), "{w:?}");
     }

@@ -10,7 +10,10 @@ use trainer::onnx::WeightFormat;
 pub fn train_args(model: ModelKind, data: &Path, out: &Path) -> TrainArgs {
     TrainArgs {
         model,
-        source: DataSource { data: Some(data.to_path_buf()), dataset: None },
+        source: DataSource {
+            data: Some(data.to_path_buf()),
+            dataset: None,
+        },
         epochs: 1,
         out: out.to_path_buf(),
         batch: None,

@@ -59,4 +59,3 @@ pub(crate) fn padding(node: &NodeProto, pooling: bool) -> TractResult<PaddingSpe
         PaddingSpec::Explicit(before, after)
     })
 }
-

@@ -102,4 +102,3 @@ pub(crate) fn image_shape<'f>(op: &str, input: &'f TypedFact) -> TractResult<&'f
     );
     Ok(&input.shape)
 }
-

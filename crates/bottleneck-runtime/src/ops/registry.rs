@@ -35,7 +35,11 @@ impl Node<'_> {
     }
 
     /// The outlet of input `index`, which the operator needs, and its fact, which must be f32.
-    pub(crate) fn f32_input(&self, model: &TypedModel, index: usize) -> TractResult<(OutletId, TypedFact)> {
+    pub(crate) fn f32_input(
+        &self,
+        model: &TypedModel,
+        index: usize,
+    ) -> TractResult<(OutletId, TypedFact)> {
         let input = self.input(index)?;
         let fact = model.outlet_fact(input)?.clone();
         ensure!(
@@ -120,4 +124,3 @@ pub(crate) fn stored_weights(
         bias => Some((weights, bias.flatten())),
     })
 }
-
