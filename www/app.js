@@ -94,9 +94,6 @@ const models = createModelClient({
       ? 'The model worker stopped; restarting it…'
       : 'The model worker keeps failing: reload the page to try again.';
   },
-  downloadFailed(message) {
-    statusLine.textContent = `The models could not be downloaded: ${message}. Reload the page to try again.`;
-  },
 });
 
 let noiseSeed = 1;

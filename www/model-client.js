@@ -1,12 +1,11 @@
 // @ts-check
-// The page's side of the model worker: starts it and its downloads, restarts it when it fails or
-// stops answering, and sends it one request of each kind at a time (an inference, a decoding, a
+// The page's side of the model worker: takes over the one index.html started, restarts it when it
+// fails or stops answering, and sends it one request of each kind at a time (an inference, a decoding, a
 // morph), the latest first.
-import { fetchOk } from './fetch-ok.js';
 
 /**
  * @import { ConvReply, DecodeRequest, DecodedReply, InferRequest, InterpolateRequest,
- *   InterpolatedReply, LoadRequest, ReadyReply, ResultReply, WorkerReply, WorkerRequest }
+ *   InterpolatedReply, ReadyReply, ResultReply, WorkerReply, WorkerRequest }
  *   from './protocol.js'
  */
 
@@ -26,49 +25,7 @@ const ANSWER_TIMEOUT_MS = 5000;
 // After this many failures in a row, a worker that cannot even start is not restarted again.
 const MAX_RESTARTS = 3;
 
-/**
- * The first worker, what it did before the client took it over, and the downloads for every worker.
- * @typedef {{ worker: Worker, startedMs: number, failed: boolean, replies: WorkerReply[],
- *   downloads: Promise<LoadRequest> }} EarlyStart
- */
-
-/** @type {EarlyStart | null} */
-let earlyStart = null;
-
-const newModelWorker = () => new Worker('worker.js', { type: 'module' });
-
-/** @returns {Promise<LoadRequest>} */
-function downloadModels() {
-  // Blobs, which the browser fills off the page's main thread, for the worker to read.
-  /** @param {string} path */
-  const blobOf = (path) => fetchOk(path).then((response) => response.blob());
-  return Promise.all([
-    blobOf('bottleneck-web_bg.wasm'),
-    fetchOk('models/index.json').then((response) => response.json()),
-    blobOf('models/dense.encoder.onnx'),
-    blobOf('models/dense.decoder.onnx'),
-    fetchOk('models/dense.json').then((response) => response.text()),
-  ]).then(([wasm, available, encoder, decoder, card]) => ({
-    type: 'load', wasm, available, encoder, decoder, card,
-  }));
-}
-
-/** Starts the model worker and its downloads, once per page, for the client to take over. */
-export function startModelWorker() {
-  if (earlyStart) return earlyStart;
-  const worker = newModelWorker();
-  /** @type {EarlyStart} */
-  const start = { worker, startedMs: performance.now(), failed: false, replies: [], downloads: downloadModels() };
-  worker.onerror = (event) => {
-    event.preventDefault();
-    start.failed = true;
-  };
-  worker.onmessage = ({ data }) => start.replies.push(data);
-  // A failed download is reported by the client.
-  start.downloads.then((load) => worker.postMessage(load), () => {});
-  earlyStart = start;
-  return start;
-}
+const newModelWorker = () => window.bottleneckStartup.newWorker();
 
 /**
  * What the client tells the page; `stopped` is `restarting` unless the worker keeps failing.
@@ -77,7 +34,6 @@ export function startModelWorker() {
  * @property {(conv: ConvReply) => void} convLoaded
  * @property {(message: string) => void} failed
  * @property {(restarting: boolean) => void} stopped
- * @property {(message: string) => void} downloadFailed
  */
 
 /**
@@ -85,7 +41,6 @@ export function startModelWorker() {
  * @param {ModelEvents} events
  */
 export function createModelClient(events) {
-  const first = startModelWorker();
   /** @type {Worker} */
   let worker;
   let startedMs = 0;
@@ -181,8 +136,8 @@ export function createModelClient(events) {
   }
 
   /**
-   * Starts a worker, or takes over `early`, which has the downloads already.
-   * @param {EarlyStart | null} early
+   * Starts a worker, or takes over `early`, the one index.html started and asked to load.
+   * @param {Window['bottleneckStartup'] | null} early
    */
   function startWorker(early) {
     const started = early?.worker ?? newModelWorker();
@@ -199,10 +154,7 @@ export function createModelClient(events) {
       return;
     }
     early?.replies.splice(0).forEach(handle);
-    first.downloads.then(
-      (load) => { if (!early) started.postMessage(load); },
-      (error) => events.downloadFailed(error.message),
-    );
+    if (!early) started.postMessage({ type: 'load' });
   }
 
   function restart() {
@@ -225,7 +177,7 @@ export function createModelClient(events) {
   return {
     /** Takes over the first worker, replaying its answers; events start here. */
     start() {
-      startWorker(first);
+      startWorker(window.bottleneckStartup);
     },
     /**
      * Asks on `lane` for the request `request` builds when it is sent: now, or after the one in

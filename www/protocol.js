@@ -4,15 +4,9 @@
 // not ship it.
 
 /**
- * The first request to a worker: what it needs to answer, downloaded by the page once for the
- * page's life and sent to every worker it starts.
- * @typedef {object} LoadRequest
- * @property {'load'} type
- * @property {Blob} wasm  the wasm module, bottleneck-web_bg.wasm
- * @property {string[]} available  the model files models/index.json lists
- * @property {Blob} encoder  the dense autoencoder's encoder half, models/dense.encoder.onnx
- * @property {Blob} decoder  its decoder half, models/dense.decoder.onnx
- * @property {string} card  the dense model's card, models/dense.json
+ * The first request to a worker: load the models from the files it started downloading when it
+ * started.
+ * @typedef {{ type: 'load' }} LoadRequest
  */
 
 /**

@@ -4,10 +4,11 @@
 import {
   initSync, AutoencoderModel, AnomalyScale, ModelKind, preprocess, addNoise,
 } from './bottleneck-web.js';
+import { fetchOk } from './fetch-ok.js';
 
 /**
  * @import { DecodeRequest, DecodedReply, InferRequest, InterpolateRequest, InterpolatedReply,
- *   LoadRequest, ReadyReply, ResultReply, UploadRequest, UploadedReply, WorkerReply,
+ *   ReadyReply, ResultReply, UploadRequest, UploadedReply, WorkerReply,
  *   WorkerRequest } from './protocol.js'
  */
 
@@ -35,6 +36,16 @@ let scale = null;
 // Whether the denoiser still has to be loaded, once the first reconstruction is on its way.
 let convToLoad = false;
 
+// What the first reconstruction waits on, downloaded as soon as the worker starts; the wasm module
+// is compiled while it downloads.
+const downloads = Promise.all([
+  WebAssembly.compileStreaming(fetchOk('bottleneck-web_bg.wasm')),
+  fetchOk('models/index.json').then((response) => response.json()),
+  fetchOk('models/dense.encoder.onnx').then((response) => response.arrayBuffer()),
+  fetchOk('models/dense.decoder.onnx').then((response) => response.arrayBuffer()),
+  fetchOk('models/dense.json').then((response) => response.text()),
+]);
+
 /** @param {WorkerReply} message */
 function reply(message) {
   self.postMessage(message);
@@ -48,16 +59,12 @@ function messageOf(error) {
 /**
  * Loads the dense model, and the wasm module it runs in. The denoiser would delay the first
  * reconstruction: it is loaded after it, and announced with a `conv` message.
- * @param {LoadRequest} request
  * @returns {Promise<ReadyReply>}
  */
-async function load({ wasm, available, encoder, decoder, card }) {
-  const [module, encoderBytes, decoderBuffer] = await Promise.all([
-    // Compiled while read from its blob, off the page's main thread.
-    WebAssembly.compileStreaming(new Response(wasm, { headers: { 'content-type': 'application/wasm' } })),
-    encoder.arrayBuffer(),
-    decoder.arrayBuffer(),
-  ]);
+async function load() {
+  const [module, available, encoderBytes, decoderBuffer, card] = await downloads.catch((error) => {
+    throw new Error(`The models could not be downloaded: ${messageOf(error)}. Reload the page to try again`);
+  });
   // Synchronous, as workers may: the module is compiled already, and the async form would
   // only wait for another task.
   initSync({ module });
@@ -83,8 +90,6 @@ async function loadConv() {
   const started = performance.now();
   let message = '';
   try {
-    // Imported late: one fetch less before the worker can start.
-    const { fetchOk } = await import('./fetch-ok.js');
     const response = await fetchOk('models/conv.onnx');
     conv = AutoencoderModel.load(new Uint8Array(await response.arrayBuffer()));
   } catch (error) {
@@ -213,7 +218,7 @@ function interpolate({ from, to }) {
  */
 async function answer(request) {
   switch (request.type) {
-    case 'load': return load(request);
+    case 'load': return load();
     case 'infer': return infer(request);
     case 'upload': return upload(request);
     case 'decode': return decode(request);
