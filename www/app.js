@@ -77,7 +77,8 @@ const models = createModelClient({
     convStatus.textContent = convMessage;
     upload.disabled = false;
     results.showHistogram(histogram);
-    if (codeSpread && !codePanel) startCodePanel(codeSpread);
+    // The sliders are built once the first result is painted: building them first delays it.
+    if (codeSpread && !codePanel) firstResult.then(() => startCodePanel(codeSpread));
     requestInference();
   },
   convLoaded({ message, loadMs }) {
@@ -171,6 +172,7 @@ function startCodePanel(spread) {
     codeMap?.follow(code);
     steer(code);
   });
+  if (latest) showCode(latest);
 }
 
 /** Loads the map of codes once the first result is on the page: the first result never waits for it. */
