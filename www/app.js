@@ -60,8 +60,10 @@ const pictureFit = element('picture-fit', HTMLSelectElement);
 const pictureInvert = element('picture-invert', HTMLSelectElement);
 const pictureStatus = element('picture-status', HTMLElement);
 
-/** The latest result painted: its input and code are what the reset, map and morph start from. */
-/** @type {ResultReply | null} */
+/**
+ * The latest result painted: its input and code are what the reset, map and morph start from.
+ * @type {ResultReply | null}
+ */
 let latest = null;
 // Whether the person has moved the code away from the input's, by a slider or on the map.
 let steered = false;
@@ -77,7 +79,7 @@ const models = createModelClient({
     convStatus.textContent = convMessage;
     upload.disabled = false;
     results.showHistogram(histogram);
-    // The sliders are built once the first result is painted: building them first delays it.
+    // The sliders are built once the first result is painted, so that they never delay it.
     if (codeSpread && !codePanel) firstResult.then(() => startCodePanel(codeSpread));
     requestInference();
   },
