@@ -1,7 +1,7 @@
 // Cold starts of the demo in a Chromium driven over a bare DevTools pipe, with nothing of the
 // browser instrumented beyond what the measurement needs: the page's Page and Runtime domains,
 // for an init script and one binding, which the page calls once it shows its first
-// reconstruction. bench/browser takes the demo's cold start from here; the ≤ 300 ms bar judges it.
+// reconstruction. bench/browser takes the demo's cold start from here; the cold-start bar judges it.
 //
 // Why not Playwright for this figure: Playwright enables the Network domain on the page and on
 // every worker, pauses each new worker until it has attached to it, and adds its own script

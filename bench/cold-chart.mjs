@@ -1,5 +1,5 @@
 // The demo's cold starts as a picture: every sample of each build on one time axis, its median,
-// and the 300 ms bar, so that the margin (or the miss) shows at a glance. bench/browser --svg.
+// and the cold-start bar, so that the margin (or the miss) shows at a glance. bench/browser --svg.
 
 const BAR_MS = 300;
 const WIDTH = 720;

@@ -1,5 +1,5 @@
 // bench/browser --svg: every cold start of each build (dist/, and --against's) is drawn, with
-// its row's median and the 300 ms bar.
+// its row's median and the cold-start bar.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { coldStartSvg } from '../../bench/cold-chart.mjs';

@@ -8,7 +8,7 @@ use tract_onnx::prelude::*;
 use crate::ModelKind;
 use crate::error::{RuntimeError, check_values};
 
-/// Largest model file accepted. The shipped models are under 4 MB; the limit keeps a mistaken
+/// Largest model file accepted, well above the shipped models; the limit keeps a mistaken
 /// upload from exhausting the worker's memory.
 pub const MAX_MODEL_BYTES: usize = 20_000_000;
 
