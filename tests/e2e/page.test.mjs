@@ -239,6 +239,17 @@ async function shownCode(on = page) {
   return JSON.parse(await on.locator('#code-sliders').getAttribute('data-code'));
 }
 
+/** The code the sliders show once it has stopped changing (the worker answers the latest input last). */
+async function codeWhenSettled() {
+  let code = await shownCode();
+  for (;;) {
+    await page.waitForTimeout(150);
+    const again = await shownCode();
+    if (JSON.stringify(again) === JSON.stringify(code)) return code;
+    code = again;
+  }
+}
+
 /** Asserts |a − b| ≤ `tolerance` value by value. */
 function assertClose(a, b, tolerance, what) {
   assert.equal(a.length, b.length, what);
@@ -257,10 +268,16 @@ async function waitForCanvas(id, values, tolerance) {
 
 test('the code follows the drawing, and a gallery digit shows the native encoder\'s code', async () => {
   await page.locator('#clear').click();
-  await drawSeven();
   await page.locator('#code-sliders[data-code]').waitFor();
-  const drawn = await shownCode();
+  const blank = await codeWhenSettled();
+  await drawSeven();
+  await page.waitForFunction((before) => document.getElementById('code-sliders').dataset.code !== before,
+    JSON.stringify(blank));
+  const drawn = await codeWhenSettled();
   assert.equal(drawn.length, 10);
+  // A seven is far from the empty pad in the code space, not one rounding step away.
+  const moved = Math.hypot(...drawn.map((v, i) => v - blank[i]));
+  assert.ok(moved > 0.5, `the code moved by ${moved} from the empty pad's to the seven's`);
   for (let i = 1; i <= 10; i += 1) {
     assert.equal(await page.getByRole('slider', { name: `code ${i}`, exact: true }).count(), 1);
   }
