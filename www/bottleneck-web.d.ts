@@ -2,8 +2,11 @@
 // only: Trunk generates the module itself (bottleneck-web.js) into dist/ at build time. Every
 // call that can fail throws an Error saying why.
 
-/** Instantiates the compiled wasm module; its exports are what this module declares. */
-export function initSync(options: { module: WebAssembly.Module }): unknown;
+/**
+ * Instantiates the compiled wasm module; its exports are what this module declares. Returns the
+ * instance's raw exports, of which only its memory is declared here.
+ */
+export function initSync(options: { module: WebAssembly.Module }): { memory: WebAssembly.Memory };
 
 /** What a model does, told apart by its input and output shapes. */
 export enum ModelKind {

@@ -46,8 +46,14 @@
  */
 
 /**
- * @typedef {LoadRequest | InferRequest | UploadRequest | DecodeRequest | InterpolateRequest}
- *   WorkerRequest
+ * Asks for the worker's memory use. The page never sends it: bench/soak.mjs does, to see that a
+ * long session does not grow it.
+ * @typedef {{ type: 'stats' }} StatsRequest
+ */
+
+/**
+ * @typedef {LoadRequest | InferRequest | UploadRequest | DecodeRequest | InterpolateRequest
+ *   | StatsRequest} WorkerRequest
  */
 
 /**
@@ -148,8 +154,15 @@
  */
 
 /**
+ * The answer to `stats`, which the page's model client ignores.
+ * @typedef {object} StatsReply
+ * @property {'stats'} type
+ * @property {number | null} wasmBytes  the wasm instance's memory, null before `load`
+ */
+
+/**
  * @typedef {ReadyReply | ConvReply | ResultReply | UploadedReply | DecodedReply
- *   | InterpolatedReply | FailedReply} WorkerReply
+ *   | InterpolatedReply | FailedReply | StatsReply} WorkerReply
  */
 
 export {};

@@ -8,7 +8,7 @@ import { fetchOk } from './fetch-ok.js';
 
 /**
  * @import { DecodeRequest, DecodedReply, InferRequest, InterpolateRequest, InterpolatedReply,
- *   ReadyReply, ResultReply, UploadRequest, UploadedReply, WorkerReply,
+ *   ReadyReply, ResultReply, StatsReply, UploadRequest, UploadedReply, WorkerReply,
  *   WorkerRequest } from './protocol.js'
  */
 
@@ -32,6 +32,11 @@ let morphDecoder = null;
 let conv = null;
 /** @type {AnomalyScale | null} */
 let scale = null;
+/**
+ * The wasm instance's memory, which `stats` reports.
+ * @type {WebAssembly.Memory | null}
+ */
+let memory = null;
 
 // Whether the denoiser still has to be loaded, once the first reconstruction is on its way.
 let convToLoad = false;
@@ -67,7 +72,7 @@ async function load() {
   });
   // Synchronous, as workers may: the module is compiled already, and the async form would
   // only wait for another task.
-  initSync({ module });
+  ({ memory } = initSync({ module }));
   decoderBytes = new Uint8Array(decoderBuffer);
   dense = {
     encoder: AutoencoderModel.load(new Uint8Array(encoderBytes)),
@@ -212,6 +217,11 @@ function interpolate({ from, to }) {
   return { type: 'interpolated', codes, frames, decodeMs: performance.now() - started };
 }
 
+/** @returns {StatsReply} */
+function stats() {
+  return { type: 'stats', wasmBytes: memory?.buffer.byteLength ?? null };
+}
+
 /**
  * @param {WorkerRequest} request
  * @returns {Promise<WorkerReply>}
@@ -223,6 +233,7 @@ async function answer(request) {
     case 'upload': return upload(request);
     case 'decode': return decode(request);
     case 'interpolate': return interpolate(request);
+    case 'stats': return stats();
   }
 }
 
