@@ -79,6 +79,7 @@ const models = createModelClient({
     convStatus.textContent = convMessage;
     upload.disabled = false;
     results.showHistogram(histogram);
+    results.restartTimings();
     // The sliders are built once the first result is painted, so that they never delay it.
     if (codeSpread && !codePanel) firstResult.then(() => startCodePanel(codeSpread));
     requestInference();
@@ -281,6 +282,7 @@ upload.addEventListener('change', async () => {
   models.upload(file.name, bytes).then(
     (message) => {
       uploadStatus.textContent = message;
+      results.restartTimings();
       requestInference();
     },
     (error) => { uploadStatus.textContent = `Error: ${error.message}`; },

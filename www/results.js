@@ -1,6 +1,8 @@
 // @ts-check
 // Paints the models' 28×28 images and results: panels, score, histogram and times.
 
+import { clockResolution, createRunMeter } from './clock.js';
+
 /** @import { Histogram, ResultReply } from './protocol.js' */
 
 /**
@@ -42,6 +44,10 @@ export function imageCanvas(values) {
 export function createResultsView(elements) {
   /** @type {Histogram | null} */
   let histogram = null;
+  // The worker times the runs on a clock as coarse as this page's: both are of the same origin.
+  const resolution = clockResolution(() => performance.now());
+  const denseRuns = createRunMeter(resolution);
+  const convRuns = createRunMeter(resolution);
 
   /**
    * Draws the histogram, with a mark at `error` unless it is undefined.
@@ -94,8 +100,13 @@ export function createResultsView(elements) {
         ? `Error ${error.toFixed(2)} for a blank image: draw a digit or pick an example to score it.`
         : `Error ${error.toFixed(2)}, above ${percentile.toFixed(1)} % of validation digits: ${verdict}.`;
       paintHistogram(error);
-      const conv = result.convMs === null ? '' : `, conv ${result.convMs.toFixed(2)} ms`;
-      elements.timing.textContent = `Inference: dense ${result.denseMs.toFixed(2)} ms${conv}.`;
+      const conv = result.convMs === null ? '' : `, conv ${convRuns.add(result.convMs)}`;
+      elements.timing.textContent = `Inference: dense ${denseRuns.add(result.denseMs)}${conv}.`;
+    },
+    /** Starts the run times afresh, for models that were loaded anew. */
+    restartTimings() {
+      denseRuns.reset();
+      convRuns.reset();
     },
   };
 }
