@@ -30,14 +30,21 @@ export function createDrawingPad(canvas, { brushWidth, onChange, onImageDropped 
       return;
     }
     context.strokeStyle = '#fff';
+    context.fillStyle = '#fff';
     context.lineCap = 'round';
     context.lineJoin = 'round';
     for (const stroke of strokes) {
-      context.lineWidth = stroke.width;
+      const [[startX, startY]] = stroke.points;
       context.beginPath();
+      // A stroke that never moved (a click) is a dot, filled: Chromium and WebKit stroke nothing
+      // for a zero-length line, round caps or not.
+      if (stroke.points.every(([x, y]) => x === startX && y === startY)) {
+        context.arc(startX, startY, stroke.width / 2, 0, 2 * Math.PI);
+        context.fill();
+        continue;
+      }
+      context.lineWidth = stroke.width;
       stroke.points.forEach(([x, y], i) => (i ? context.lineTo(x, y) : context.moveTo(x, y)));
-      // A single click is a dot: a zero-length line with round caps.
-      if (stroke.points.length === 1) context.lineTo(...stroke.points[0]);
       context.stroke();
     }
   }
