@@ -220,6 +220,17 @@ test('a worker that fails before the page script runs is restarted', async () =>
   await fresh.close();
 });
 
+test('a model file that fails to download is named in the page\'s error', async () => {
+  const fresh = await browser.newPage();
+  fresh.on('pageerror', (error) => consoleErrors.push(error.message));
+  await fresh.route('**/models/dense.decoder.onnx', (route) => route.fulfill({ status: 404, body: 'not found' }));
+  await fresh.goto(pageUrl);
+  await fresh.locator('#status')
+    .filter({ hasText: 'Error: The models could not be downloaded: models/dense.decoder.onnx: HTTP 404' })
+    .waitFor({ timeout: 20_000 });
+  await fresh.close();
+});
+
 test('embed mode shows the demo without the page around it', async () => {
   const embedded = await browser.newPage({ viewport: { width: 400, height: 800 } });
   embedded.on('pageerror', (error) => consoleErrors.push(error.message));
