@@ -154,7 +154,7 @@ export function createModelClient(events) {
       return;
     }
     early?.replies.splice(0).forEach(handle);
-    if (!early) window.bottleneckStartup.sendFiles(started);
+    if (!early) started.postMessage({ type: 'load' });
   }
 
   function restart() {

@@ -4,15 +4,9 @@
 // not ship it.
 
 /**
- * A file that index.html's starter downloaded, with the HTTP status it came with.
- * @typedef {{ path: string, status: number, blob: Blob }} StartupFile
- */
-
-/**
- * The first request to a worker: load the wasm module and the dense model from the starter's
- * files (the wasm module, the model index, the encoder, the decoder and the card), or say why
- * they could not be downloaded.
- * @typedef {{ type: 'load', files: StartupFile[] | string }} LoadRequest
+ * The first request to a worker: load the models from the files it started downloading when it
+ * started.
+ * @typedef {{ type: 'load' }} LoadRequest
  */
 
 /**

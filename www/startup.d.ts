@@ -1,5 +1,5 @@
 // The global that index.html's inline script sets before any module runs (see model-client.js).
-import type { StartupFile, WorkerReply } from './protocol.js';
+import type { WorkerReply } from './protocol.js';
 
 declare global {
   interface Window {
@@ -14,10 +14,6 @@ declare global {
       failed: boolean;
       /** Its answers until the client took it over. */
       replies: WorkerReply[];
-      /** What the first reconstruction waits on, downloaded as the page starts. */
-      files: Promise<StartupFile[]>;
-      /** Asks `worker` to load from `files`, once they are downloaded. */
-      sendFiles(worker: Worker): void;
     };
   }
 }

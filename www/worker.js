@@ -4,12 +4,12 @@
 import {
   initSync, AutoencoderModel, AnomalyScale, ModelKind, preprocess, addNoise,
 } from './bottleneck-web.js';
-import { fetchOk, httpError } from './fetch-ok.js';
+import { fetchOk } from './fetch-ok.js';
 
 /**
  * @import { DecodeRequest, DecodedReply, InferRequest, InterpolateRequest, InterpolatedReply,
- *   LoadRequest, ReadyReply, ResultReply, StartupFile, StatsReply, UploadRequest, UploadedReply,
- *   WorkerReply, WorkerRequest } from './protocol.js'
+ *   ReadyReply, ResultReply, StatsReply, UploadRequest, UploadedReply, WorkerReply,
+ *   WorkerRequest } from './protocol.js'
  */
 
 /** Frames of a morph between two codes, decoded in one batched run. */
@@ -41,6 +41,16 @@ let memory = null;
 // Whether the denoiser still has to be loaded, once the first reconstruction is on its way.
 let convToLoad = false;
 
+// What the first reconstruction waits on, downloaded as soon as the worker starts; the wasm module
+// is compiled while it downloads.
+const downloads = Promise.all([
+  WebAssembly.compileStreaming(fetchOk('bottleneck-web_bg.wasm')),
+  fetchOk('models/index.json').then((response) => response.json()),
+  fetchOk('models/dense.encoder.onnx').then((response) => response.arrayBuffer()),
+  fetchOk('models/dense.decoder.onnx').then((response) => response.arrayBuffer()),
+  fetchOk('models/dense.json').then((response) => response.text()),
+]);
+
 /** @param {WorkerReply} message */
 function reply(message) {
   self.postMessage(message);
@@ -52,41 +62,12 @@ function messageOf(error) {
 }
 
 /**
- * The blobs of the starter's files, or an error naming the first that failed.
- * @param {StartupFile[] | string} files
- */
-function downloaded(files) {
-  if (typeof files === 'string') throw new Error(files);
-  const failed = files.find(({ status }) => status < 200 || status > 299);
-  if (failed) throw httpError(failed.path, failed.status);
-  return files.map(({ blob }) => blob);
-}
-
-/**
- * The wasm module, compiled while it is read from its blob, and the other files' contents.
- * @param {StartupFile[] | string} files
- * @returns {Promise<[WebAssembly.Module, string[], ArrayBuffer, ArrayBuffer, string]>}
- */
-async function readFiles(files) {
-  const [wasm, index, encoder, decoder, card] = downloaded(files);
-  return Promise.all([
-    WebAssembly.compileStreaming(new Response(wasm, { headers: { 'content-type': 'application/wasm' } })),
-    index.text().then(JSON.parse),
-    encoder.arrayBuffer(),
-    decoder.arrayBuffer(),
-    card.text(),
-  ]);
-}
-
-/**
- * Loads the dense model, and the wasm module it runs in, from the starter's files. The denoiser
- * would delay the first reconstruction: it is loaded after it, and announced with a `conv`
- * message.
- * @param {LoadRequest} request
+ * Loads the dense model, and the wasm module it runs in. The denoiser would delay the first
+ * reconstruction: it is loaded after it, and announced with a `conv` message.
  * @returns {Promise<ReadyReply>}
  */
-async function load({ files }) {
-  const [module, available, encoderBytes, decoderBuffer, card] = await readFiles(files).catch((error) => {
+async function load() {
+  const [module, available, encoderBytes, decoderBuffer, card] = await downloads.catch((error) => {
     throw new Error(`The models could not be downloaded: ${messageOf(error)}. Reload the page to try again`);
   });
   // Synchronous, as workers may: the module is compiled already, and the async form would
@@ -247,7 +228,7 @@ function stats() {
  */
 async function answer(request) {
   switch (request.type) {
-    case 'load': return load(request);
+    case 'load': return load();
     case 'infer': return infer(request);
     case 'upload': return upload(request);
     case 'decode': return decode(request);
