@@ -1,7 +1,7 @@
 // The page's core scenarios, written once and run in three browser engines: Debian's Chromium
 // (playwright-core), Firefox ESR (puppeteer-core over WebDriver BiDi) and WebKitGTK's MiniBrowser
 // (plain WebDriver). Each engine is a thin adapter in engines/; page.test.mjs has the fuller
-// Chromium-only suite.
+// Chromium-only suite. A screenshot of each engine's drawn digit goes to tests/artifacts/.
 //
 // The page is dist/ as built, served from a sub-path on 127.0.0.1, with one script added first
 // in its <head>, e2e-probe.js (PROBE below): a listener installed before any page script, which
@@ -10,7 +10,7 @@
 // where the driver reads the console itself (Chromium, Firefox), its errors are checked too.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +19,16 @@ import * as chromium from './engines/chromium.mjs';
 import * as firefox from './engines/firefox.mjs';
 import * as webkit from './engines/webkit.mjs';
 
+// Each engine module's launch({ width, height }) resolves to an adapter: { name, version,
+// goto(url), evaluate(fn, ...args) (fn runs in the page; its value comes back through JSON),
+// click(selector) (a real click), drag(points) (the mouse pressed at the first viewport point,
+// moved through the others, released), press(selector, key), setFile(selector, path),
+// screenshot() (a PNG), requests() (the URLs it saw requested, by the page and its workers),
+// consoleErrors() where the driver reads the console, close() }.
 const ENGINES = { chromium, firefox, webkit };
 const VIEWPORT = { width: 1000, height: 900 };
 const dist = fileURLToPath(new URL('../../dist', import.meta.url));
+const artifacts = fileURLToPath(new URL('../artifacts', import.meta.url));
 
 const PROBE = `// Added by tests/e2e/engines.test.mjs: what the page logs as errors, and its first result.
 (() => {
@@ -56,6 +63,7 @@ let pageUrl;
 
 before(async () => {
   assert.ok(existsSync(`${dist}/index.html`), 'dist/ is missing: run `trunk build --release` first');
+  mkdirSync(artifacts, { recursive: true });
   root = mkdtempSync(join(tmpdir(), 'bottleneck-engines-'));
   cpSync(dist, root, { recursive: true });
   const index = readFileSync(`${root}/index.html`, 'utf8');
@@ -100,6 +108,7 @@ function text(selector) {
   return document.querySelector(selector)?.textContent ?? '';
 }
 
+/** Pearson's correlation of the equally long arrays `a` and `b`. */
 function correlation(a, b) {
   const mean = (values) => values.reduce((sum, v) => sum + v, 0) / values.length;
   const [meanA, meanB] = [mean(a), mean(b)];
@@ -174,6 +183,7 @@ const SCENARIOS = [
     const r = correlation(input, reconstruction);
     assert.ok(r > 0.5, `the rebuild correlates with the input: r = ${r.toFixed(3)}`);
     assert.match(await browser.evaluate(text, '#score'), /^Error \d+\.\d+, above \d+(\.\d)? % of validation digits/);
+    writeFileSync(`${artifacts}/engines-${browser.name}-drawn-seven.png`, await browser.screenshot());
   }],
   ['a click on the pad draws a dot, which is scored', async ({ browser }) => {
     await browser.click('#clear');
@@ -224,13 +234,14 @@ const SCENARIOS = [
     const { browser } = state;
     await gather(state);
     assert.deepEqual(state.errors, [], 'the page\'s probe saw no errors');
-    assert.deepEqual(browser.consoleErrors(), [], `${browser.name} reported no console errors`);
+    // WebKit's adapter reads no console (engines/webkit.mjs): its record is the probe alone.
+    const driverErrors = browser.consoleErrors ?? (() => []);
+    assert.deepEqual(driverErrors(), [], `${browser.name} reported no console errors`);
     // A control: an error logged now must reach the same records.
     await browser.evaluate(() => console.error('e2e control'));
     await gather(state);
     assert.deepEqual(state.errors, ['e2e control']);
-    // WebKit's record is the probe alone (engines/webkit.mjs).
-    if (browser.name !== 'webkit') {
+    if (browser.consoleErrors) {
       const deadline = performance.now() + 5000;
       while (browser.consoleErrors().length === 0 && performance.now() < deadline) {
         await new Promise((done) => { setTimeout(done, 50); });
@@ -238,6 +249,9 @@ const SCENARIOS = [
       assert.deepEqual(browser.consoleErrors(), ['e2e control']);
     }
   }],
+  // The record: the driver's (in Chromium and Firefox every request of the page and its workers,
+  // in WebKit every http:// one, through a proxy) and the pages' resource timing (the page's own
+  // loads that got an answer, any scheme).
   ['no request outside the origin, and the record of them works', async (state) => {
     const { browser } = state;
     await gather(state);
@@ -246,8 +260,8 @@ const SCENARIOS = [
       .filter((url) => !url.startsWith('data:') && new URL(url).origin !== origin);
     assert.ok(browser.requests().some((url) => url.endsWith('.wasm')), 'the record holds the worker\'s wasm download');
     assert.deepEqual(foreign(), []);
-    // A control: a request to another origin must reach the record. The page's own requests to
-    // other origins are refused by its CSP before they are made, but not a navigation away.
+    // A control: a request to another origin must reach the record. A navigation away, which no
+    // CSP of the page refuses, as it could refuse a fetch or an image.
     const control = 'http://foreign.invalid/e2e-control';
     await browser.evaluate((url) => { setTimeout(() => { location.href = url; }, 0); }, control);
     const deadline = performance.now() + 5000;
