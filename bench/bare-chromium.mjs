@@ -15,11 +15,12 @@ import { join } from 'node:path';
 /**
  * The init script, run in the page before its own scripts: notes the time since navigation start
  * when #timing first reports an inference, which app.js writes right after painting the first
- * reconstruction, and sends it with the page's readouts at that moment to the pipe's binding.
+ * reconstruction, and sends it with the page's readouts at that moment to window.coldStartShown:
+ * the pipe's binding here, a function of the page in bench/firefox.mjs.
  * It watches mutations rather than polling, which would make the page render frames in every
  * animation frame that it would not render for a visitor.
  */
-const FIRST_RECONSTRUCTION_OBSERVER = `
+export const FIRST_RECONSTRUCTION_OBSERVER = `
   new MutationObserver((_, observer) => {
     const timing = document.getElementById('timing')?.textContent ?? '';
     if (!timing.includes('Inference')) return;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Browser bench: our wasm path (tract) against onnxruntime-web on the same ONNX files, in
-// headless Chromium, plus the cold start of the real demo page and the payload. See --help.
+// headless Chromium (and with --firefox in Firefox too), plus the cold start of the real demo page
+// and the payload. See --help.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/chromium.mjs';
 import { startStaticServer } from '../scripts/static-server.mjs';
 import { launchBareChromium } from './bare-chromium.mjs';
 import { coldStartSvg } from './cold-chart.mjs';
+import { FIREFOX_PATH, launchFirefox } from './firefox.mjs';
 import { payloadSizes } from './sizes.mjs';
 
 const HELP = `Usage: node bench/browser.mjs [options]   (or bench/browser, which also sets up and builds)
@@ -46,6 +48,9 @@ Options:
                   to 100 µs instead of 5 µs, too coarse for a 0.2 ms run
   --json FILE     also write every figure and raw sample to FILE
   --svg FILE      also draw every cold start, per build, against the 300 ms bar
+  --firefox       also in headless Firefox ESR (${FIREFOX_PATH}, puppeteer-core over WebDriver
+                  BiDi): both engines on the same bench page, and --cold cold starts of dist/ (each
+                  in a fresh browser context), in a second table
   --profile JS    instead of the bench, profile our runs of --model with Chromium's sampling profiler,
                   using the wasm-bindgen build JS (a path in the repo) that keeps function names:
                     wasm-bindgen --target web --keep-debug --out-name bottleneck-web \\
@@ -67,6 +72,7 @@ const { values: opts } = parseArgs({
     'no-isolation': { type: 'boolean', default: false },
     json: { type: 'string' },
     svg: { type: 'string' },
+    firefox: { type: 'boolean', default: false },
     profile: { type: 'string' },
     model: { type: 'string', default: 'conv' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -177,72 +183,52 @@ const page = await context.newPage();
 page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
 await page.goto(`${benchServer.url}bench/page/index.html`);
 await page.waitForFunction(() => window.bench, null, { timeout: 30_000 });
-const call = (name, ...args) => page.evaluate(([n, a]) => window.bench[n](...a), [name, args]);
-
-const info = await call('prepare');
 const models = ['dense', 'conv'];
 // ortFolded: ORT with its QDQ passes off, so that it folds the weights' DequantizeLinear at load
 // (see page/bench.mjs); by default it dequantizes int8 weights on every run.
 const engines = ['ours', 'ort', 'ortFolded'];
-const result = { first: {}, load: {}, latency: {}, difference: {} };
-// Only the first load of each engine pays for starting its runtime (wasm fetch, compile, init).
-for (const engine of engines) {
-  for (const model of models) result.first[`${engine}/${model}`] = await call('firstLoad', engine, model);
-}
-for (const model of models) {
-  for (const engine of engines) result.load[`${engine}/${model}`] = await call('loadTimes', engine, model, loads);
-}
-for (const model of models) {
-  for (const engine of engines) result.latency[`${engine}/${model}`] = [];
-  for (let round = 0; round < rounds; round += 1) {
-    for (const engine of engines) {
-      const count = Math.ceil(runs / rounds);
-      result.latency[`${engine}/${model}`].push(...await call('latencies', engine, model, count, round ? 20 : warmup));
-    }
-  }
-  result.difference[model] = await call('maxDifference', model);
-}
+const { info, ...result } = await measureEngines((name, ...args) => page.evaluate(([n, a]) => window.bench[n](...a), [name, args]));
 const chromiumVersion = browser.version();
 await browser.close();
+
+// 2b. The same in Firefox: the bench page, then the demo's cold starts.
+let firefox = null;
+if (opts.firefox) {
+  const fox = await launchFirefox();
+  try {
+    const measured = await measureEngines(await fox.openBench(`${benchServer.url}bench/page/index.html`));
+    const starts = [];
+    for (let i = 0; i < coldRuns; i += 1) starts.push(withParts(await fox.coldStart(demo.url)));
+    firefox = { version: fox.version, ...measured, cold: starts };
+    // data: URLs (the page's icon) are no request at all.
+    foreign.push(...fox.requests.filter((url) => !url.startsWith('data:') && new URL(url).hostname !== '127.0.0.1'));
+    errors.push(...fox.errors);
+  } finally {
+    await fox.close();
+  }
+}
 demo.server.close();
 benchServer.server.close();
 const loadAfter = loadavg();
 
-// 3. The table: each ORT column with the ratio ours/that column; the latency bar is judged
-// against the faster of the two ORT set-ups.
+// 3. The tables.
 const fmt = (ms) => (ms < 10 ? ms.toFixed(3) : ms.toFixed(1));
 const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
-const rows = [];
-const row = (label, [ours, ort, folded], barText = '') => rows.push(
-  [label, fmt(ours), fmt(ort), ratio(ours, ort), fmt(folded), ratio(ours, folded), barText]);
-for (const model of models) {
-  const latency = engines.map((e) => median(result.latency[`${e}/${model}`]));
-  const best = Math.min(latency[1], latency[2]);
-  row(`${model} latency, median (ms)`, latency, `≤ 1.0×: ${(latency[0] / best).toFixed(2)}× ${latency[0] <= best ? 'met' : 'MISSED'}`);
-  row(`${model} latency, p90 (ms)`, engines.map((e) => quantile(result.latency[`${e}/${model}`], 0.9)));
-  row(`${model} load, median (ms)`, engines.map((e) => median(result.load[`${e}/${model}`])));
-}
-const [startOurs, startOrt] = ['ours', 'ort'].map((e) => result.first[`${e}/dense`]);
-rows.push(['runtime start + dense load (ms)', fmt(startOurs), fmt(startOrt), ratio(startOurs, startOrt), '–', '', '']);
 const coldMedian = (b = 'dist') => median(cold[b].map((c) => c.shownMs));
 const uncompressed = opts['no-compress'] ? ', uncompressed' : '';
+const rows = engineRows(result);
 rows.push([`demo cold start${uncompressed}, median of ${coldRuns} (ms)`, fmt(coldMedian()), '–', '', '–', '',
   `≤ 300 ms ${coldMedian() <= 300 ? 'met' : 'MISSED'}`]);
 const megabytes = (bytes) => `${(bytes / 1e6).toFixed(3)} MB`;
 rows.push(['payload, dist/ gzip -9', megabytes(payload.dist), '–', '', '–', '',
   `≤ ${megabytes(budget.goalBytes)} ${payload.dist <= budget.goalBytes ? 'met' : 'MISSED'}`]);
-const header = ['', 'ours (tract)', 'ORT', 'ours/ORT', 'ORT, DQ folded', 'ours/folded', 'bar'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-const line = (r) => `| ${r.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
 console.log(`Chromium ${chromiumVersion} headless, onnxruntime-web ${info.ortVersion} (wasm, 1 thread), ${cpus().length} cores, `
   + `load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadAfter.map((l) => l.toFixed(2)).join(' ')} after, ${new Date().toISOString()}`);
 console.log(`Bench page ${info.crossOriginIsolated ? 'cross-origin isolated' : 'not isolated'}, timer step ${(info.timerResolutionMs * 1000).toFixed(0)} µs; `
   + `${rounds * Math.ceil(runs / rounds)} timed runs after ${warmup} warm-up, main thread; models: `
   + Object.entries(info.sizes).map(([k, v]) => `${k}.onnx ${v} B`).join(', '));
 console.log('ORT = default session options; "DQ folded" = extra session.disable_quant_qdq=1.');
-console.log(line(header));
-console.log(line(widths.map((w) => '-'.repeat(w))));
-rows.forEach((r) => console.log(line(r)));
+printTable(rows);
 console.log(`Max |ours − ORT| on the same input: dense ${result.difference.dense.toExponential(1)}, conv ${result.difference.conv.toExponential(1)}`);
 const starts = cold.dist;
 console.log(`Cold starts (ms): ${starts.map((c) => c.shownMs.toFixed(0)).join(', ')}; medians of their parts: `
@@ -257,11 +243,18 @@ if (other) {
   console.log(`  payload, gzip -9: ${payload.dist} B in dist/, ${payload.against} B in ${opts.against} `
     + `(${payload.dist - payload.against >= 0 ? '+' : ''}${payload.dist - payload.against} B)`);
 }
-for (const model of models) {
-  for (const engine of engines) {
-    const xs = result.latency[`${engine}/${model}`];
-    console.log(`  ${model} ${engine}: mean ${fmt(mean(xs))} ms, p10 ${fmt(quantile(xs, 0.1))}, p99 ${fmt(quantile(xs, 0.99))}`);
-  }
+printSpreads(result);
+if (firefox) {
+  const foxCold = median(firefox.cold.map((c) => c.shownMs));
+  console.log(`\n${firefox.version} headless (puppeteer-core over WebDriver BiDi), same bench page `
+    + `(${firefox.info.crossOriginIsolated ? 'cross-origin isolated' : 'not isolated'}, timer step `
+    + `${(firefox.info.timerResolutionMs * 1000).toFixed(0)} µs), same runs; cold starts of dist/ in fresh browser contexts`);
+  printTable([...engineRows(firefox),
+    [`demo cold start${uncompressed}, median of ${coldRuns} (ms)`, fmt(foxCold), '–', '', '–', '', '']]);
+  console.log(`Max |ours − ORT| on the same input: dense ${firefox.difference.dense.toExponential(1)}, conv ${firefox.difference.conv.toExponential(1)}`);
+  console.log(`Cold starts (ms): ${firefox.cold.map((c) => c.shownMs.toFixed(0)).join(', ')}; last page said `
+    + `"${firefox.cold.at(-1).status}" "${firefox.cold.at(-1).timing}"`);
+  printSpreads(firefox);
 }
 
 // Through a temporary file, so an interrupted run never leaves half a file.
@@ -270,7 +263,7 @@ const writeWhole = (path, text) => {
   renameSync(`${path}.partial`, path);
 };
 if (opts.json) {
-  writeWhole(opts.json, JSON.stringify({ info, chromiumVersion, loadBefore, loadAfter, cold, payload, ...result }, null, 1));
+  writeWhole(opts.json, JSON.stringify({ info, chromiumVersion, loadBefore, loadAfter, cold, payload, ...result, firefox }, null, 1));
 }
 if (opts.svg) {
   const chartRows = Object.keys(builds).map((b) => ({
@@ -286,6 +279,73 @@ if (errors.length) console.log(`Page errors: ${errors.join(' | ')}`);
 if (foreign.length) {
   console.error(`Requests left 127.0.0.1: ${foreign.join(', ')}`);
   process.exit(1);
+}
+
+/**
+ * Every engine's first load (runtime start included), loads, latencies and agreement on both
+ * models, through `call(name, ...args)`, which runs the bench page's window.bench[name].
+ */
+async function measureEngines(call) {
+  const info = await call('prepare');
+  const measured = { info, first: {}, load: {}, latency: {}, difference: {} };
+  // Only the first load of each engine pays for starting its runtime (wasm fetch, compile, init).
+  for (const engine of engines) {
+    for (const model of models) measured.first[`${engine}/${model}`] = await call('firstLoad', engine, model);
+  }
+  for (const model of models) {
+    for (const engine of engines) measured.load[`${engine}/${model}`] = await call('loadTimes', engine, model, loads);
+  }
+  for (const model of models) {
+    for (const engine of engines) measured.latency[`${engine}/${model}`] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      for (const engine of engines) {
+        const count = Math.ceil(runs / rounds);
+        measured.latency[`${engine}/${model}`].push(...await call('latencies', engine, model, count, round ? 20 : warmup));
+      }
+    }
+    measured.difference[model] = await call('maxDifference', model);
+  }
+  return measured;
+}
+
+/**
+ * The table's rows for `measured` (from measureEngines): each ORT column with the ratio ours/that
+ * column; the latency bar is judged against the faster of the two ORT set-ups.
+ */
+function engineRows(measured) {
+  const rows = [];
+  const row = (label, [ours, ort, folded], barText = '') => rows.push(
+    [label, fmt(ours), fmt(ort), ratio(ours, ort), fmt(folded), ratio(ours, folded), barText]);
+  for (const model of models) {
+    const latency = engines.map((e) => median(measured.latency[`${e}/${model}`]));
+    const best = Math.min(latency[1], latency[2]);
+    row(`${model} latency, median (ms)`, latency, `≤ 1.0×: ${(latency[0] / best).toFixed(2)}× ${latency[0] <= best ? 'met' : 'MISSED'}`);
+    row(`${model} latency, p90 (ms)`, engines.map((e) => quantile(measured.latency[`${e}/${model}`], 0.9)));
+    row(`${model} load, median (ms)`, engines.map((e) => median(measured.load[`${e}/${model}`])));
+  }
+  const [startOurs, startOrt] = ['ours', 'ort'].map((e) => measured.first[`${e}/dense`]);
+  rows.push(['runtime start + dense load (ms)', fmt(startOurs), fmt(startOrt), ratio(startOurs, startOrt), '–', '', '']);
+  return rows;
+}
+
+/** Prints `rows` as a Markdown table under the engines' header. */
+function printTable(rows) {
+  const header = ['', 'ours (tract)', 'ORT', 'ours/ORT', 'ORT, DQ folded', 'ours/folded', 'bar'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r) => `| ${r.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  rows.forEach((r) => console.log(line(r)));
+}
+
+/** Prints each engine's and model's mean, p10 and p99 latency in `measured`. */
+function printSpreads(measured) {
+  for (const model of models) {
+    for (const engine of engines) {
+      const xs = measured.latency[`${engine}/${model}`];
+      console.log(`  ${model} ${engine}: mean ${fmt(mean(xs))} ms, p10 ${fmt(quantile(xs, 0.1))}, p99 ${fmt(quantile(xs, 0.99))}`);
+    }
+  }
 }
 
 /**
