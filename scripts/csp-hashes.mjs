@@ -24,8 +24,12 @@ const inlineScripts = (html) => [...uncommented(html).matchAll(SCRIPT)]
 
 /** The CSP source expression of each inline script of `html`, in page order. */
 export function inlineScriptHashes(html) {
-  return inlineScripts(html)
-    .map(([, , text]) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`);
+  return inlineScripts(html).map((script) => {
+    // The script's own text, from `html` itself: comment-like text inside a script is its text.
+    const start = script.index + '<script'.length + script[1].length + 1;
+    const text = html.slice(start, start + script[2].length);
+    return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+  });
 }
 
 /** The one meta Content-Security-Policy of `html`, as a regular expression match. */

@@ -9,22 +9,25 @@ import { HASHES_MARKER, inlineScriptHashes, metaPolicy, withInlineScriptHashes }
 
 const dist = fileURLToPath(new URL('../../dist', import.meta.url));
 
-// SHA-256 of the empty text and of `alert(1)`, as `openssl dgst -sha256 -binary | base64` gives them.
+// SHA-256 of the empty text, of `alert(1)` and of `x='<!--a-->'`, as
+// `printf … | openssl dgst -sha256 -binary | base64` gives them.
 const EMPTY = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='";
 const ALERT = "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='";
+const COMMENT_LIKE = "'sha256-/iH1gVpa0dL41TzvpknoIR5Xq3UHrtA6UzAPMsVkYsA='";
 
 /** A page with `policy` as its meta policy, and `body` after it. */
 const pageWith = (policy, body) => `<!doctype html><head><meta http-equiv="Content-Security-Policy" content="${policy}">${body}`;
 
 test('the hook puts each inline script\'s hash in the marker\'s place, and none of a script with src', () => {
   const html = pageWith(`script-src 'self' ${HASHES_MARKER}; connect-src 'self'`,
-    '<!-- <script>not run</script> --><script>alert(1)</script><script type="module" src="app.js"></script><script></script>');
-  assert.deepEqual(inlineScriptHashes(html), [ALERT, EMPTY]);
+    '<!-- <script>not run</script> --><script>alert(1)</script><script type="module" src="app.js"></script>'
+      + "<script></script><script>x='<!--a-->'</script>");
+  assert.deepEqual(inlineScriptHashes(html), [ALERT, EMPTY, COMMENT_LIKE]);
   const policy = metaPolicy(withInlineScriptHashes(html));
-  assert.deepEqual(policy.get('script-src'), ["'self'", ALERT, EMPTY]);
+  assert.deepEqual(policy.get('script-src'), ["'self'", ALERT, EMPTY, COMMENT_LIKE]);
   assert.deepEqual(policy.get('connect-src'), ["'self'"]);
   // A changed script gets another hash: the policy follows the script, not the other way round.
-  assert.notDeepEqual(inlineScriptHashes(html.replace('alert(1)', 'alert(2)')), [ALERT, EMPTY]);
+  assert.notDeepEqual(inlineScriptHashes(html.replace('alert(1)', 'alert(2)')), [ALERT, EMPTY, COMMENT_LIKE]);
 });
 
 test('a page the hook cannot make safe is an error', () => {
