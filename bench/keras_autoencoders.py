@@ -73,16 +73,25 @@ def noisy(x, rng):
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Wall time of each epoch, validation included, as `trainer bench` measures it."""
+    """Wall time of each epoch, validation included, as `trainer bench` measures it, and the CPU time
+    of all the process's threads meanwhile."""
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.started)
+        self.cpu_seconds.append(time.process_time() - self.cpu_started)
 
     def on_train_begin(self, logs=None):
         self.seconds = []
+        self.cpu_seconds = []
+
+
+def steady(per_epoch):
+    """The median of the epochs after the first, as `trainer bench` takes it."""
+    return statistics.median(per_epoch[1:]) if len(per_epoch) > 1 else per_epoch[0]
 
 
 def main():
@@ -111,7 +120,6 @@ def main():
     history = model.fit(train_in, train, epochs=args.epochs, batch_size=batch, shuffle=True,
                         validation_data=(test_in, test), callbacks=[timer], verbose=2)
     seconds = timer.seconds
-    steady = statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
     print(json.dumps({
         "model": args.model,
         "data": os.path.basename(os.path.normpath(args.data)),
@@ -119,7 +127,8 @@ def main():
         "batch": batch,
         "epochs_timed": len(seconds),
         "first_epoch_s": seconds[0],
-        "seconds_per_epoch": steady,
+        "seconds_per_epoch": steady(seconds),
+        "cpu_seconds_per_epoch": steady(timer.cpu_seconds),
         "final_val_loss": history.history["val_loss"][-1],
         "tensorflow": tf.__version__,
         "keras": keras.__version__,

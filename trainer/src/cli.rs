@@ -25,7 +25,25 @@ pub enum Command {
     Train(TrainArgs),
     /// Run an exported ONNX model through tract on a dataset's test split and print one JSON line.
     Eval(EvalArgs),
-    /// Time training epochs at full scale and print seconds per epoch against the Keras reference.
+    /// Time training epochs at full scale and compare them with the machine's f32 peak.
+    ///
+    /// Prints one line per epoch, then:
+    ///
+    /// - the CPU's name and the peak: the f32 multiply-add rate of a SIMD kernel (AVX-512F,
+    ///   AVX2+FMA, NEON or scalar, the widest the CPU has) run on every training thread at once for
+    ///   0.4 s, before and after the epochs, per thread and in total by the wall clock, and the share
+    ///   of that time the threads were on a CPU (below 100 % when other work takes the cores);
+    ///
+    /// - the model's seconds per epoch (the median of the epochs after the first, which pays for
+    ///   start-up), the FLOPs of one training step per image, counted from the layer list (matrix
+    ///   products only, 2 per multiply-add: the forward pass, the weight gradients, and the input
+    ///   gradients of all layers but the first), the GFLOP/s reached, counting the epoch's
+    ///   validation pass too, and that as a percentage of the mean of the two peaks;
+    ///
+    /// - one JSON line with these figures and the load average, for scripts such as
+    ///   bench/trainer-vs-keras.
+    ///
+    /// On a machine shared with other work, the peak and the epochs both run at what is left.
     Bench(BenchArgs),
     /// Write the page's gallery: test digits plus examples that are not digits, as one JSON file.
     Gallery(GalleryArgs),

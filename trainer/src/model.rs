@@ -79,6 +79,19 @@ impl Model {
         self.layers.is_empty()
     }
 
+    /// FLOPs of a forward pass per sample, as `Layer::forward_flops` counts them.
+    pub fn forward_flops(&self) -> u64 {
+        self.layers.iter().map(|l| l.forward_flops()).sum()
+    }
+
+    /// FLOPs of one training step per sample, as `Layer::forward_flops` counts them: every layer's
+    /// forward product and its weight gradient, and the input gradient of every layer but the
+    /// first, which `backward` does not compute.
+    pub fn step_flops(&self) -> u64 {
+        let first = self.layers.first().map_or(0, |l| l.forward_flops());
+        3 * self.forward_flops() - first
+    }
+
     /// Runs the first `upto` layers; with `train`, each keeps what its backward pass needs.
     pub fn forward(&mut self, x: Array2<f32>, train: bool, upto: usize) -> Array2<f32> {
         self.layers[..upto]
@@ -242,6 +255,49 @@ mod tests {
             ]
         );
         assert_eq!(model.bottleneck, Some((3, vec![10])));
+    }
+
+    #[test]
+    fn dense_step_flops_are_the_products_of_the_widths() {
+        // Forward: 2·in·out per layer. The step adds each layer's weight gradient (the same again)
+        // and the input gradients of all layers but the first, 784→512.
+        let widths = [IMAGE_PIXELS, 512, 128, CODE_SIZE];
+        let encoder = widths.windows(2).map(|w| 2 * w[0] * w[1]);
+        let forward: Vec<u64> = encoder
+            .clone()
+            .chain(encoder.rev())
+            .map(|f| f as u64)
+            .collect();
+        let model = Model::new(ModelKind::Dense, 0);
+        assert_eq!(model.forward_flops(), forward.iter().sum::<u64>());
+        assert_eq!(
+            model.step_flops(),
+            3 * forward.iter().sum::<u64>() - forward[0]
+        );
+    }
+
+    #[test]
+    fn conv_step_flops_are_the_products_of_the_shapes() {
+        // (input channels, output channels, side of the convolution's image), layer by layer; each
+        // output pixel of each output channel takes 9 taps of every input channel.
+        let side = IMAGE_SIDE;
+        let convolutions = [
+            (1, 32, side),
+            (32, 32, side / 2),
+            (32, 32, side / 4),
+            (32, 32, side / 2),
+            (32, 1, side),
+        ];
+        let forward: Vec<u64> = convolutions
+            .iter()
+            .map(|&(ins, outs, side)| (2 * outs * ins * 9 * side * side) as u64)
+            .collect();
+        let model = Model::new(ModelKind::Conv, 0);
+        assert_eq!(model.forward_flops(), forward.iter().sum::<u64>());
+        assert_eq!(
+            model.step_flops(),
+            3 * forward.iter().sum::<u64>() - forward[0]
+        );
     }
 
     #[test]

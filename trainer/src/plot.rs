@@ -75,6 +75,7 @@ mod tests {
                 train_loss: 0.1 / epoch as f64,
                 val_loss: 0.12 / epoch as f64,
                 seconds: 1.0,
+                cpu_seconds: None,
             })
             .collect();
         let svg = loss_curve_svg("dense", "mse", &history).unwrap();

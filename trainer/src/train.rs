@@ -1,6 +1,7 @@
 //! The training loop: seeded shuffles, mini-batches, a progress bar, one line per epoch, and a stop
 //! with a clear message when the loss stops being a number.
 
+use crate::cpu_time::process_cpu_seconds;
 use crate::loss::Loss;
 use crate::model::Model;
 use crate::optim::Optimizer;
@@ -37,6 +38,9 @@ pub struct EpochStats {
     pub val_loss: f64,
     /// Wall time of the epoch, validation included.
     pub seconds: f64,
+    /// The process's time on a CPU during the epoch, over all its threads (none where the system
+    /// does not tell).
+    pub cpu_seconds: Option<f64>,
 }
 
 /// The inputs and targets of one set: an autoencoder's target is its clean input.
@@ -80,6 +84,7 @@ pub fn train(
 
     for epoch in 1..=options.epochs {
         let started = Instant::now();
+        let cpu_started = process_cpu_seconds();
         let bar = progress_bar(options.verbose, steps, epoch, options.epochs);
         rng.shuffle(&mut order);
         let mut loss_sum = 0.0;
@@ -115,6 +120,9 @@ pub fn train(
             train_loss: loss_sum / steps as f64,
             val_loss: evaluate_loss(model, loss, val, options.batch),
             seconds: started.elapsed().as_secs_f64(),
+            cpu_seconds: cpu_started
+                .zip(process_cpu_seconds())
+                .map(|(start, end)| end - start),
         };
         if !stats.val_loss.is_finite() {
             bail!(

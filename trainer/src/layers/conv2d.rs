@@ -587,6 +587,12 @@ impl Layer for Conv2d {
         format!("{prologue}Conv2d 3×3 {ins}→{outs} on {height}×{width}{epilogue}")
     }
 
+    fn forward_flops(&self) -> u64 {
+        // Every output pixel of every output channel sums 9 taps of every input channel.
+        let macs = self.out_channels * self.in_channels * TAPS * self.height * self.width;
+        2 * macs as u64
+    }
+
     fn forward(&mut self, mut x: Array2<f32>, train: bool) -> Array2<f32> {
         let (batch, pixels) = (x.nrows(), self.height * self.width);
         let outputs = self.epilogue.output_pixels(pixels);

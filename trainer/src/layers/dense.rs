@@ -65,6 +65,10 @@ impl Layer for Dense {
         }
     }
 
+    fn forward_flops(&self) -> u64 {
+        2 * self.weights.len() as u64
+    }
+
     fn forward(&mut self, x: Array2<f32>, train: bool) -> Array2<f32> {
         let (rows, width) = (x.nrows(), self.bias.len());
         // The product overwrites every value of `y` without reading it (`accumulate` is false: gemm

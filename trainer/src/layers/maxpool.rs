@@ -107,6 +107,10 @@ impl Layer for MaxPool2d {
         )
     }
 
+    fn forward_flops(&self) -> u64 {
+        0
+    }
+
     fn forward(&mut self, x: Array2<f32>, train: bool) -> Array2<f32> {
         let (batch, pooled) = (x.nrows(), self.pooled());
         let mut y = Fresh::new(batch, self.channels, pooled);

@@ -44,6 +44,13 @@ pub trait Layer: Send {
     /// d loss / d input when `need_input_grad` (the first layer has no use for it).
     fn backward(&mut self, grad: Array2<f32>, need_input_grad: bool) -> Option<Array2<f32>>;
 
+    /// FLOPs of the forward pass per sample, counting only the matrix products, two per
+    /// multiply-add (as an FMA peak counts them), padding's zeros included. Biases, activations,
+    /// pooling and upsampling count nothing, in this pass and in the backward one. The backward
+    /// pass's weight gradient and input gradient are each a product of the same size as this one,
+    /// which `Model::step_flops` relies on.
+    fn forward_flops(&self) -> u64;
+
     /// The trainable parameters with their gradients, always in the same order.
     fn params(&mut self) -> Vec<Param<'_>> {
         Vec::new()

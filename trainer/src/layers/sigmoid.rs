@@ -22,6 +22,10 @@ impl Layer for Sigmoid {
         "Sigmoid".into()
     }
 
+    fn forward_flops(&self) -> u64 {
+        0
+    }
+
     fn forward(&mut self, mut x: Array2<f32>, train: bool) -> Array2<f32> {
         x.as_slice_mut()
             .expect("activations are contiguous")

@@ -67,6 +67,10 @@ impl Layer for UpSample2d {
         )
     }
 
+    fn forward_flops(&self) -> u64 {
+        0
+    }
+
     fn forward(&mut self, x: Array2<f32>, _train: bool) -> Array2<f32> {
         let mut y = Fresh::new(x.nrows(), self.channels, 4 * self.pixels());
         let x = x.as_standard_layout();
