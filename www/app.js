@@ -5,6 +5,7 @@ import { createCodeMap } from './code-map.js';
 import { createCodePanel } from './code-panel.js';
 import { fetchOk } from './fetch-ok.js';
 import { createGallery } from './gallery.js';
+import { createLoadView } from './load-view.js';
 import { createModelClient } from './model-client.js';
 import { createMorph } from './morph.js';
 import { createDrawingPad } from './pad.js';
@@ -72,7 +73,20 @@ let codePanel = null;
 /** @type {ReturnType<typeof createCodeMap> | null} */
 let codeMap = null;
 
+const loadView = createLoadView({
+  view: element('load-view', HTMLElement),
+  text: element('load-text', HTMLElement),
+  bar: element('load-progress', HTMLProgressElement),
+  retry: element('load-retry', HTMLButtonElement),
+}, () => {
+  statusLine.textContent = 'Loading the models…';
+  models.retry();
+});
+
 const models = createModelClient({
+  progress(progress) {
+    loadView.progress(progress);
+  },
   ready({ histogram, convMessage, loadMs, restarted, codeSpread }) {
     const note = restarted ? 'The model worker stopped and was restarted. ' : '';
     statusLine.textContent = `${note}Dense model loaded in ${loadMs.toFixed(0)} ms.`;
@@ -88,6 +102,10 @@ const models = createModelClient({
     convStatus.textContent = message;
     if (!message) statusLine.textContent += ` Denoiser loaded in ${loadMs.toFixed(0)} ms.`;
     requestInference();
+  },
+  loadFailed(message) {
+    statusLine.textContent = `Error: ${message}`;
+    loadView.failed(`${message}.`);
   },
   failed(message) {
     statusLine.textContent = `Error: ${message}`;
@@ -107,6 +125,7 @@ let noiseSeed = 1;
 let firstResultShown;
 /** @type {Promise<void>} */
 const firstResult = new Promise((resolve) => { firstResultShown = resolve; });
+firstResult.then(() => loadView.hide());
 
 /** The noise the controls ask for, as the worker's spec. */
 function noiseSpec() {

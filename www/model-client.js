@@ -5,7 +5,7 @@
 
 /**
  * @import { ConvReply, DecodeRequest, DecodedReply, InferRequest, InterpolateRequest,
- *   InterpolatedReply, ReadyReply, ResultReply, WorkerReply, WorkerRequest }
+ *   InterpolatedReply, ProgressReply, ReadyReply, ResultReply, WorkerReply, WorkerRequest }
  *   from './protocol.js'
  */
 
@@ -28,9 +28,12 @@ const MAX_RESTARTS = 3;
 const newModelWorker = () => window.bottleneckStartup.newWorker();
 
 /**
- * What the client tells the page; `stopped` is `restarting` unless the worker keeps failing.
+ * What the client tells the page: `progress` while the first load downloads, then `ready` or
+ * `loadFailed`; `stopped` is `restarting` unless the worker keeps failing.
  * @typedef {object} ModelEvents
+ * @property {(progress: ProgressReply) => void} progress
  * @property {(ready: ReadyReply & { loadMs: number, restarted: boolean }) => void} ready
+ * @property {(message: string) => void} loadFailed
  * @property {(conv: ConvReply) => void} convLoaded
  * @property {(message: string) => void} failed
  * @property {(restarting: boolean) => void} stopped
@@ -110,6 +113,9 @@ export function createModelClient(events) {
         events.ready({ ...reply, loadMs: performance.now() - startedMs, restarted });
         break;
       }
+      case 'progress':
+        events.progress(reply);
+        return;
       case 'conv':
         events.convLoaded(reply);
         break;
@@ -123,6 +129,7 @@ export function createModelClient(events) {
         break;
       case 'failed':
         if (reply.request === 'upload') uploads.shift()?.reject(new Error(reply.message));
+        else if (reply.request === 'load') events.loadFailed(reply.message);
         else events.failed(reply.message);
         if (reply.fatal) {
           restart();
@@ -157,7 +164,8 @@ export function createModelClient(events) {
     if (!early) started.postMessage({ type: 'load' });
   }
 
-  function restart() {
+  /** Ends the worker, and answers what it owed with null, or rejects it. */
+  function stopWorker() {
     clearTimeout(watchdog);
     worker.terminate();
     ready = false;
@@ -169,6 +177,10 @@ export function createModelClient(events) {
     }
     for (const upload of uploads) upload.reject(new Error('the model worker stopped'));
     uploads = [];
+  }
+
+  function restart() {
+    stopWorker();
     restarts += 1;
     events.stopped(restarts <= MAX_RESTARTS);
     if (restarts <= MAX_RESTARTS) startWorker(null);
@@ -178,6 +190,11 @@ export function createModelClient(events) {
     /** Takes over the first worker, replaying its answers; events start here. */
     start() {
       startWorker(window.bottleneckStartup);
+    },
+    /** Starts a fresh worker, which downloads its files again: after a failed load. */
+    retry() {
+      stopWorker();
+      startWorker(null);
     },
     /**
      * Asks on `lane` for the request `request` builds when it is sent: now, or after the one in

@@ -80,6 +80,12 @@
  */
 
 /**
+ * News during `load`: how many bytes of the files the first reconstruction waits on have arrived,
+ * and their total (null until the worker knows it).
+ * @typedef {{ type: 'progress', receivedBytes: number, totalBytes: number | null }} ProgressReply
+ */
+
+/**
  * The answer to `load`: the dense model is ready.
  * @typedef {object} ReadyReply
  * @property {'ready'} type
@@ -161,7 +167,7 @@
  */
 
 /**
- * @typedef {ReadyReply | ConvReply | ResultReply | UploadedReply | DecodedReply
+ * @typedef {ProgressReply | ReadyReply | ConvReply | ResultReply | UploadedReply | DecodedReply
  *   | InterpolatedReply | FailedReply | StatsReply} WorkerReply
  */
 

@@ -41,14 +41,61 @@ let memory = null;
 // Whether the denoiser still has to be loaded, once the first reconstruction is on its way.
 let convToLoad = false;
 
+/**
+ * How much of what the first reconstruction waits on has arrived: bytes counted as they come, and
+ * the sum of the files' sizes from models/index.json once it is in (null until then).
+ */
+const progress = { receivedBytes: 0, totalBytes: /** @type {number | null} */ (null), paths: /** @type {string[]} */ ([]) };
+let progressReportedMs = -Infinity;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let progressTimer;
+
+/**
+ * Tells the page how far the downloads are: at once when they are complete or 50 ms have passed
+ * since the last report, else at the end of those 50 ms, so the latest figure always gets there.
+ */
+function reportProgress() {
+  clearTimeout(progressTimer);
+  const waitMs = progressReportedMs + 50 - performance.now();
+  if (waitMs > 0 && progress.receivedBytes !== progress.totalBytes) {
+    progressTimer = setTimeout(reportProgress, waitMs);
+    return;
+  }
+  progressReportedMs = performance.now();
+  reply({ type: 'progress', receivedBytes: progress.receivedBytes, totalBytes: progress.totalBytes });
+}
+
+/**
+ * Fetches `path` and counts its body's bytes into the progress as they arrive, from a clone of
+ * the response, so that the response itself feeds the wasm compiler or the reader untouched.
+ * @param {string} path
+ */
+async function fetchCounted(path) {
+  progress.paths.push(path);
+  const response = await fetchOk(path);
+  const reader = response.clone().body?.getReader();
+  (async () => {
+    for (let chunk = await reader?.read(); chunk && !chunk.done; chunk = await reader?.read()) {
+      progress.receivedBytes += chunk.value.byteLength;
+      reportProgress();
+    }
+  })().catch(() => {}); // a broken body fails the download itself, which load() reports
+  return response;
+}
+
 // What the first reconstruction waits on, downloaded as soon as the worker starts; the wasm module
 // is compiled while it downloads.
 const downloads = Promise.all([
-  WebAssembly.compileStreaming(fetchOk('bottleneck-web_bg.wasm')),
-  fetchOk('models/index.json').then((response) => response.json()),
-  fetchOk('models/dense.encoder.onnx').then((response) => response.arrayBuffer()),
-  fetchOk('models/dense.decoder.onnx').then((response) => response.arrayBuffer()),
-  fetchOk('models/dense.json').then((response) => response.text()),
+  WebAssembly.compileStreaming(fetchCounted('bottleneck-web_bg.wasm')),
+  fetchOk('models/index.json').then((response) => response.json()).then((index) => {
+    const sizes = progress.paths.map((path) => index.bytes?.[path]);
+    progress.totalBytes = sizes.every(Number.isInteger) ? sizes.reduce((sum, size) => sum + size, 0) : null;
+    reportProgress();
+    return index;
+  }),
+  fetchCounted('models/dense.encoder.onnx').then((response) => response.arrayBuffer()),
+  fetchCounted('models/dense.decoder.onnx').then((response) => response.arrayBuffer()),
+  fetchCounted('models/dense.json').then((response) => response.text()),
 ]);
 
 /** @param {WorkerReply} message */
@@ -67,8 +114,8 @@ function messageOf(error) {
  * @returns {Promise<ReadyReply>}
  */
 async function load() {
-  const [module, available, encoderBytes, decoderBuffer, card] = await downloads.catch((error) => {
-    throw new Error(`The models could not be downloaded: ${messageOf(error)}. Reload the page to try again`);
+  const [module, index, encoderBytes, decoderBuffer, card] = await downloads.catch((error) => {
+    throw new Error(`The models could not be downloaded: ${messageOf(error)}`);
   });
   // Synchronous, as workers may: the module is compiled already, and the async form would
   // only wait for another task.
@@ -79,7 +126,7 @@ async function load() {
     decoder: AutoencoderModel.load(decoderBytes),
   };
   scale = AnomalyScale.fromCardJson(card);
-  const hasConv = available.includes('conv.onnx');
+  const hasConv = index.models.includes('conv.onnx');
   convToLoad = hasConv;
   return {
     type: 'ready',

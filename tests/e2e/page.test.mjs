@@ -68,15 +68,15 @@ function correlation(a, b) {
 }
 
 /** Draws a "7" on the pad with real mouse input, which the browser turns into pointer events. */
-async function drawSeven() {
-  await page.locator('#pad').scrollIntoViewIfNeeded();
-  const box = await page.locator('#pad').boundingBox();
+async function drawSeven(on = page) {
+  await on.locator('#pad').scrollIntoViewIfNeeded();
+  const box = await on.locator('#pad').boundingBox();
   const at = (x, y) => [box.x + x * box.width, box.y + y * box.height];
   const path = [[0.25, 0.2], [0.75, 0.2], [0.6, 0.45], [0.45, 0.85]];
-  await page.mouse.move(...at(...path[0]));
-  await page.mouse.down();
-  for (const point of path.slice(1)) await page.mouse.move(...at(...point), { steps: 12 });
-  await page.mouse.up();
+  await on.mouse.move(...at(...path[0]));
+  await on.mouse.down();
+  for (const point of path.slice(1)) await on.mouse.move(...at(...point), { steps: 12 });
+  await on.mouse.up();
 }
 
 async function scoreText() {
@@ -220,14 +220,51 @@ test('a worker that fails before the page script runs is restarted', async () =>
   await fresh.close();
 });
 
-test('a model file that fails to download is named in the page\'s error', async () => {
+test('a model file that fails to download is named over the pad, and Retry downloads again', async () => {
   const fresh = await browser.newPage();
   fresh.on('pageerror', (error) => consoleErrors.push(error.message));
-  await fresh.route('**/models/dense.decoder.onnx', (route) => route.fulfill({ status: 404, body: 'not found' }));
+  let decoderRequests = 0;
+  await fresh.route('**/models/dense.decoder.onnx', (route) => {
+    decoderRequests += 1;
+    return decoderRequests === 1 ? route.fulfill({ status: 404, body: 'not found' }) : route.continue();
+  });
   await fresh.goto(pageUrl);
-  await fresh.locator('#status')
-    .filter({ hasText: 'Error: The models could not be downloaded: models/dense.decoder.onnx: HTTP 404' })
-    .waitFor({ timeout: 20_000 });
+  const message = 'The models could not be downloaded: models/dense.decoder.onnx: HTTP 404';
+  await fresh.locator('#status').filter({ hasText: `Error: ${message}` }).waitFor({ timeout: 20_000 });
+  await fresh.locator('#load-view').filter({ hasText: message }).waitFor();
+  await fresh.getByRole('button', { name: 'Retry' }).click();
+  await fresh.locator('#timing').filter({ hasText: 'Inference' }).waitFor({ timeout: 20_000 });
+  assert.equal(decoderRequests, 2);
+  assert.equal(await fresh.locator('#load-view').isVisible(), false);
+  await fresh.close();
+});
+
+test('the download\'s progress shows over the pad, and a drawing made meanwhile is the first one scored', async () => {
+  const fresh = await browser.newPage();
+  fresh.on('pageerror', (error) => consoleErrors.push(error.message));
+  // The wasm held back: the models arrive first, so the progress stands part-way for a while.
+  let releaseWasm;
+  const wasmHeld = new Promise((resolve) => { releaseWasm = resolve; });
+  await fresh.route('**/bottleneck-web_bg.wasm', async (route) => {
+    await wasmHeld;
+    await route.continue();
+  });
+  await fresh.goto(pageUrl);
+  const note = fresh.locator('#load-view');
+  // The models' bytes, a fifth of the whole, come in while the wasm's are held back.
+  await note.filter({ hasText: /Downloading the models: [1-9]\d* %/ }).waitFor({ timeout: 20_000 });
+  const share = Number(/(\d+) %/.exec(await note.textContent())[1]);
+  assert.ok(share > 0 && share < 100, `${share} % while the wasm is held back`);
+  assert.deepEqual(await note.boundingBox(), await fresh.locator('#pad').boundingBox(), 'the note covers the pad');
+  await drawSeven(fresh);
+  releaseWasm();
+  await fresh.locator('#timing').filter({ hasText: 'Inference' }).waitFor({ timeout: 20_000 });
+  assert.equal(await note.isVisible(), false);
+  const ink = await fresh.evaluate(() => {
+    const data = document.getElementById('input').getContext('2d').getImageData(0, 0, 28, 28).data;
+    return Array.from({ length: 784 }, (_, i) => data[i * 4] / 255).reduce((sum, v) => sum + v, 0);
+  });
+  assert.ok(ink > 20, `the first input holds the seven drawn during the load (ink ${ink})`);
   await fresh.close();
 });
 
