@@ -11,20 +11,20 @@ import { startStaticServer } from '../scripts/static-server.mjs';
 
 const HELP = `Usage: node bench/soak.mjs [options]   (or bench/soak, which also sets up and builds)
 
-Serves dist/ on 127.0.0.1 and drives the page in headless Chromium (/usr/bin/chromium) under
-Playwright through its own controls: mouse strokes on the drawing pad (the page's requests,
-counted by the worker's answers), the noise controls (kind, strength, "New noise" in turn), the
-upload input (dist/models/conv.onnx and a broken file, alternating: random bytes or conv.onnx cut
-in half), and worker restarts (an uncaught error in the worker, or every fourth time the worker
-closing itself so that the page's watchdog replaces it). After a warm-up that does each of these, it
-measures, each after a garbage collection: the page's JS heap (DevTools Runtime.getHeapUsage),
-the worker's JS heap (the same on the worker's target) and its wasm memory (the worker's answer
-to a 'stats' request). The inferences, noise changes and uploads run interleaved in one worker,
-whose memory is measured after them; then the restarts, each new worker answering a few
-inferences; then the page's heap once more. Prints the counts, the figures and their growth
-against the goals (wasm memory ≤ 1 MB, page JS heap ≤ 5 MB). Exits 1 on a page error or a
-request the page does not answer in time; past --minutes, it stops early, reports what it did and
-exits 1.
+Serves dist/ (or --dist) on 127.0.0.1 and drives the page in headless Chromium
+(/usr/bin/chromium) under Playwright through its own controls: mouse strokes on the drawing pad
+(the page's requests, counted by the worker's answers), the noise controls (kind, strength, "New
+noise" in turn), the upload input (models/conv.onnx and a broken file, alternating: random bytes
+or conv.onnx cut in half), and worker restarts (an uncaught error in the worker, or every fourth
+time the worker closing itself so that the page's watchdog replaces it). After a warm-up that
+does each of these, it measures, each after a garbage collection: the page's JS heap (DevTools
+Runtime.getHeapUsage), the worker's JS heap (the same on the worker's target) and its wasm memory
+(the worker's answer to a 'stats' request). The inferences, noise changes and uploads run
+interleaved in one worker, whose memory is measured after them; then the restarts, each new
+worker answering a few inferences; then the page's heap once more. Prints the counts, the
+figures and their growth against the goals (wasm memory ≤ 1 MB, page JS heap ≤ 5 MB). Exits 1 on
+a page error or a request the page does not answer in time; past --minutes, it stops early,
+reports what it did and exits 1.
 
 Options:
   --inferences N   inferences answered in all, the restarts' included (default 20000)
@@ -32,6 +32,7 @@ Options:
   --uploads N      model uploads, good and broken alternating (default 100)
   --restarts N     worker restarts (default 20)
   --minutes M      the run's bound, warm-up included (default 10)
+  --dist DIR       the built page to soak (default dist/), e.g. a copy with a change to judge
   --json FILE      also write the report as JSON
   -h, --help       this text`;
 
@@ -42,6 +43,7 @@ const { values: opts } = parseArgs({
     uploads: { type: 'string', default: '100' },
     restarts: { type: 'string', default: '20' },
     minutes: { type: 'string', default: '10' },
+    dist: { type: 'string' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -55,9 +57,10 @@ const { chromium } = await import('playwright-core');
 const { growth, openSoakPage } = await import('./soak-driver.mjs');
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
-const goodModel = `${repo}dist/models/conv.onnx`;
-if (!existsSync(`${repo}dist/index.html`) || !existsSync(goodModel)) {
-  console.error('dist/ (with models/conv.onnx) is missing: run `trunk build --release` (bench/soak does)');
+const dist = opts.dist ?? `${repo}dist`;
+const goodModel = `${dist}/models/conv.onnx`;
+if (!existsSync(`${dist}/index.html`) || !existsSync(goodModel)) {
+  console.error(`${dist} (with models/conv.onnx) is missing: run \`trunk build --release\` (bench/soak does)`);
   process.exit(1);
 }
 const counts = {
@@ -68,8 +71,9 @@ const counts = {
 };
 
 const loadBefore = loadavg();
-const { server, url } = await startStaticServer({ root: `${repo}dist`, compress: true });
+const { server, url } = await startStaticServer({ root: dist, compress: true });
 const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+const version = browser.version();
 let report;
 try {
   const session = await openSoakPage(browser, url, { goodModel });
@@ -86,7 +90,6 @@ try {
   await browser.close();
   server.close();
 }
-const version = browser.version();
 
 const mb = (bytes) => (bytes === null ? 'n/a' : `${(bytes / 1e6).toFixed(3)} MB`);
 const signed = (bytes) => (bytes === null ? 'n/a' : `${bytes >= 0 ? '+' : ''}${(bytes / 1e6).toFixed(3)} MB`);

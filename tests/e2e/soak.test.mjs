@@ -1,7 +1,7 @@
 // A short soak of the built page (dist/), by bench/soak's driver (bench/soak-driver.mjs): a few
-// hundred inferences while drawing, noise changes, good and broken uploads and a restart through
-// the page's own controls, after which the worker's wasm memory and the page's JS heap must not
-// have grown beyond the soak's goals. bench/soak runs the long version.
+// hundred inferences while drawing, noise changes, many good and broken uploads and a restart
+// through the page's own controls, after which the worker's wasm memory and both JS heaps must
+// not have grown. bench/soak runs the long version.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -30,8 +30,8 @@ after(async () => {
   server?.close();
 });
 
-test('a short soak answers every request and grows neither the wasm memory nor the page heap', async (t) => {
-  const counts = { inferences: 300, noiseChanges: 6, uploads: 4, restarts: 1 };
+test('a short soak answers every request and grows neither the wasm memory nor the JS heaps', async (t) => {
+  const counts = { inferences: 300, noiseChanges: 6, uploads: 60, restarts: 1 };
   const report = await session.soak(counts, {
     warmUp: { inferences: 100, noiseChanges: 3, uploads: 2, restarts: 0 },
     minutes: 4,
@@ -44,16 +44,21 @@ test('a short soak answers every request and grows neither the wasm memory nor t
   assert.ok(report.counts.inferences >= counts.inferences, `inferences answered: ${report.counts.inferences}`);
   assert.deepEqual({ ...report.counts, inferences: counts.inferences }, counts);
   // Each good upload was taken and each broken one refused, by the worker's own answers.
-  assert.equal(report.replies.uploaded, 3);
-  assert.equal(report.replies['failed upload'], 3);
+  assert.equal(report.replies.uploaded, 31);
+  assert.equal(report.replies['failed upload'], 31);
   assert.equal(report.replies['failed infer'], undefined, 'no inference failed');
   // The first worker's ready, and the restarted one's.
   assert.equal(report.replies.ready, 2);
   for (const figures of [report.start, report.longLived, report.end]) {
     for (const [name, bytes] of Object.entries(figures)) assert.ok(bytes > 0, `${name} is measured: ${bytes}`);
   }
-  assert.ok(grown.wasm <= 1e6, `wasm memory grew by ${grown.wasm} B`);
-  assert.ok(grown.pageHeap <= 5e6, `the page's JS heap grew by ${grown.pageHeap} B`);
-  assert.ok(grown.workerHeap <= 5e6, `the worker's JS heap grew by ${grown.workerHeap} B`);
+  // Wasm memory grows by 64 KiB pages, and after the warm-up the worker's allocations reuse what
+  // it freed: a second page means something keeps memory. A model never freed shows only once the
+  // memory freed before it is used up, hence the many uploads.
+  assert.ok(grown.wasm <= 65_536, `wasm memory grew by ${grown.wasm} B`);
+  // Tighter than the long soak's goals, for a run this short: what grows here without a leak is
+  // V8's compiled code and the browser's capped timing entries (bench/README.md).
+  assert.ok(grown.pageHeap <= 1e6, `the page's JS heap grew by ${grown.pageHeap} B`);
+  assert.ok(grown.workerHeap <= 1e6, `the worker's JS heap grew by ${grown.workerHeap} B`);
   assert.deepEqual(report.errors, []);
 });
