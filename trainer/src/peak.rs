@@ -22,7 +22,7 @@ const FACTOR: f32 = 0.5;
 /// See `FACTOR`.
 const ADDEND: f32 = 1.0;
 
-/// The SIMD kernel that measured the peak, the widest this CPU runs.
+/// A kernel the peak can be measured with; `detect` picks the widest this CPU runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
     /// 16 f32 lanes, `vfmadd` on zmm registers.
