@@ -3,7 +3,6 @@
 use super::train::{ensure_mnist_sized, fit, validation_inputs};
 use crate::cli::BenchArgs;
 use crate::data::load_dir;
-use crate::model::Model;
 use crate::peak::{Kernel, Peak, cpu_name, measure};
 use crate::recipe::Recipe;
 use crate::train::Pairs;
@@ -45,7 +44,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let threads = peak_before.per_thread.len();
     let peak = (peak_before.limit() + peak_after.limit()) / 2.0;
     // The epoch's time covers its training steps and the validation pass over the test images.
-    let model = Model::new(args.model, 0);
+    let model = &fitted.model;
     let (step_flops, forward_flops) = (model.step_flops(), model.forward_flops());
     let epoch_flops =
         step_flops as f64 * train_x.nrows() as f64 + forward_flops as f64 * val_x.nrows() as f64;
