@@ -34,10 +34,11 @@ export const FIRST_RECONSTRUCTION_OBSERVER = `
 
 /**
  * Starts Chromium with `args` (plus headless and a fresh profile) on a DevTools pipe; resolves to
- * `{ coldStart(url, { timeoutMs }), close() }`. `coldStart` opens `url` in a fresh
+ * `{ coldStart(url, { timeoutMs, phone }), close() }`. `coldStart` opens `url` in a fresh
  * browser context (empty caches, like a first visit) with Playwright's default 1280×720
- * viewport, and resolves to what the page reported, or rejects after `timeoutMs` (30 s) or on an
- * uncaught page error.
+ * viewport, or with `phone` (a profile of bench/phone.mjs) in a phone's viewport under that
+ * network and CPU slowdown, and resolves to what the page reported, or rejects after `timeoutMs`
+ * (30 s) or on an uncaught page error.
  */
 export async function launchBareChromium({ executablePath, args = [] }) {
   const profile = mkdtempSync(join(tmpdir(), 'bottleneck-bare-'));
@@ -76,18 +77,62 @@ export async function launchBareChromium({ executablePath, args = [] }) {
   });
   await send('Browser.getVersion'); // Chromium is up and answering
 
-  async function coldStart(url, { timeoutMs = 30_000 } = {}) {
+  /**
+   * Puts the page of `sessionId`, or a worker of it, under `phone`'s network conditions (by a
+   * rule for every URL, the form workers take), and the page under its CPU slowdown too, which
+   * Chromium offers for pages only.
+   */
+  async function throttle(sessionId, phone, { isPage }) {
+    await send('Network.enable', {}, sessionId);
+    await send('Network.emulateNetworkConditionsByRule', {
+      matchedNetworkConditions: [{
+        urlPattern: '',
+        latency: phone.rttMs,
+        downloadThroughput: phone.downloadBitsPerS / 8,
+        uploadThroughput: phone.uploadBitsPerS / 8,
+      }],
+    }, sessionId);
+    if (isPage) await send('Emulation.setCPUThrottlingRate', { rate: phone.cpuSlowdown }, sessionId);
+  }
+
+  async function coldStart(url, { timeoutMs = 30_000, phone = null } = {}) {
     const { browserContextId } = await send('Target.createBrowserContext', { disposeOnDetach: true });
     const { targetId } = await send('Target.createTarget', { url: 'about:blank', browserContextId });
     const { sessionId } = await send('Target.attachToTarget', { targetId, flatten: true });
     let listener;
     let timer;
+    /** @type {Map<string, { url: string, referer: string | null, sentS: number, finishedS?: number, bytes?: number }>} */
+    const requests = new Map();
+    /** @type {number | undefined} */
+    let documentSentS;
     const shown = new Promise((resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`${url}: no reconstruction within ${timeoutMs} ms`)), timeoutMs);
       listener = ({ sessionId: from, method, params }) => {
+        if (method === 'Network.requestWillBeSent' && params.type !== 'Preflight') {
+          const referer = params.request.headers.Referer ?? null;
+          requests.set(params.requestId, { url: params.request.url, referer, sentS: params.timestamp });
+          documentSentS ??= params.timestamp;
+        } else if (method === 'Network.loadingFinished' && requests.has(params.requestId)) {
+          Object.assign(requests.get(params.requestId), { finishedS: params.timestamp, bytes: params.encodedDataLength });
+        }
+        if (method === 'Target.attachedToTarget' && from === sessionId) {
+          const worker = params.sessionId;
+          throttle(worker, phone, { isPage: false })
+            .then(() => send('Runtime.runIfWaitingForDebugger', {}, worker))
+            .catch(reject);
+          return;
+        }
         if (from !== sessionId) return;
         if (method === 'Runtime.bindingCalled' && params.name === 'coldStartShown') {
-          resolve(JSON.parse(params.payload));
+          const report = JSON.parse(params.payload);
+          // With the Network domain on (phone mode): every request complete by then, with its
+          // bytes on the wire, timed from the document's request, which starts the page's clock.
+          const done = [...requests.values()].filter((r) => r.finishedS !== undefined
+            && (r.finishedS - documentSentS) * 1000 <= report.shownMs);
+          resolve({
+            ...report,
+            requests: done.map(({ url, referer, bytes, sentS }) => ({ url, referer, bytes, sentMs: (sentS - documentSentS) * 1000 })),
+          });
         } else if (method === 'Runtime.exceptionThrown') {
           reject(new Error(`${url}: ${params.exceptionDetails.exception?.description ?? params.exceptionDetails.text}`));
         }
@@ -101,8 +146,17 @@ export async function launchBareChromium({ executablePath, args = [] }) {
       await send('Runtime.enable', {}, sessionId);
       await send('Runtime.addBinding', { name: 'coldStartShown' }, sessionId);
       await send('Page.addScriptToEvaluateOnNewDocument', { source: FIRST_RECONSTRUCTION_OBSERVER }, sessionId);
-      await send('Emulation.setDeviceMetricsOverride',
-        { width: 1280, height: 720, deviceScaleFactor: 1, mobile: false }, sessionId);
+      if (phone) {
+        await throttle(sessionId, phone, { isPage: true });
+        // A worker's requests are not under its page's conditions: each worker is held at its
+        // start until it is throttled alike.
+        await send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: true }, sessionId);
+        await send('Emulation.setDeviceMetricsOverride',
+          { width: 390, height: 844, deviceScaleFactor: 3, mobile: true }, sessionId);
+      } else {
+        await send('Emulation.setDeviceMetricsOverride',
+          { width: 1280, height: 720, deviceScaleFactor: 1, mobile: false }, sessionId);
+      }
       await send('Page.navigate', { url }, sessionId);
       return await shown;
     } finally {

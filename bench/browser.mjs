@@ -11,6 +11,7 @@ import { startStaticServer } from '../scripts/static-server.mjs';
 import { launchBareChromium } from './bare-chromium.mjs';
 import { coldStartSvg } from './cold-chart.mjs';
 import { FIREFOX_PATH, launchFirefox } from './firefox.mjs';
+import { NETWORK_PROFILES, floorOf } from './phone.mjs';
 import { payloadSizes } from './sizes.mjs';
 
 const HELP = `Usage: node bench/browser.mjs [options]   (or bench/browser, which also sets up and builds)
@@ -58,6 +59,13 @@ Options:
                       target/wasm32-unknown-unknown/wasm-release/bottleneck_web.wasm
                   then --profile target/bench-profile/bottleneck-web.js
   --model M       the model --profile runs: conv (default) or dense
+  --network P     instead of the bench, --cold cold starts of dist/ as a phone on a slow network
+                  sees them: Chromium's network emulation (P: slow-4g, 9 Mbit/s and 150 ms a round
+                  trip, or fast-3g, 1.6 Mbit/s and 400 ms), a 4× CPU slowdown and a 390×844
+                  viewport; prints the first reconstruction, the bytes it waited for (on the wire,
+                  headers included: the requests complete by then) and their floor: their transfer
+                  at the profile's bandwidth plus one round trip per step of the longest request
+                  chain
   -h, --help      this text`;
 
 const { values: opts } = parseArgs({
@@ -75,6 +83,7 @@ const { values: opts } = parseArgs({
     firefox: { type: 'boolean', default: false },
     profile: { type: 'string' },
     model: { type: 'string', default: 'conv' },
+    network: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -129,6 +138,10 @@ const watch = (context) => {
 
 if (opts.profile) {
   await profileRuns(opts.profile, opts.model);
+  process.exit(0);
+}
+if (opts.network) {
+  await phoneColdStarts(opts.network);
   process.exit(0);
 }
 
@@ -345,6 +358,50 @@ function printSpreads(measured) {
       const xs = measured.latency[`${engine}/${model}`];
       console.log(`  ${model} ${engine}: mean ${fmt(mean(xs))} ms, p10 ${fmt(quantile(xs, 0.1))}, p99 ${fmt(quantile(xs, 0.99))}`);
     }
+  }
+}
+
+/**
+ * Cold starts of dist/ on the phone profile `name` of bench/phone.mjs: per start and as medians,
+ * the first reconstruction, the bytes the server sent before it, their floor and the bars.
+ * @param {string} name
+ */
+async function phoneColdStarts(name) {
+  const profile = NETWORK_PROFILES[name];
+  if (!profile) {
+    console.error(`--network ${name}: choose one of ${Object.keys(NETWORK_PROFILES).join(', ')}`);
+    process.exit(2);
+  }
+  const phone = await launchBareChromium({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  const starts = [];
+  try {
+    for (let i = 0; i < coldRuns; i += 1) {
+      const report = await phone.coldStart(demo.url, { timeoutMs: 180_000, phone: profile });
+      foreign.push(...report.hosts.filter((host) => host !== '127.0.0.1'));
+      const paths = report.requests.map((r) => new URL(r.url).pathname);
+      starts.push({ shownMs: report.shownMs, ...floorOf(report.requests, profile), paths });
+    }
+  } finally {
+    await phone.close();
+  }
+  const shown = median(starts.map((s) => s.shownMs));
+  const floor = median(starts.map((s) => s.floorMs));
+  const bytes = median(starts.map((s) => s.bytes));
+  console.log(`Chromium ${browser.version()} headless, ${name}: ${profile.downloadBitsPerS / 1e6} Mbit/s, `
+    + `${profile.rttMs} ms a round trip, ${profile.cpuSlowdown}× CPU slowdown, 390×844; ${cpus().length} cores, `
+    + `load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${new Date().toISOString()}`);
+  for (const s of starts) {
+    console.log(`  first reconstruction ${s.shownMs.toFixed(0)} ms; ${s.bytes} B in ${s.paths.length} responses, `
+      + `chain of ${s.chainSteps}; floor ${s.floorMs.toFixed(0)} ms`);
+  }
+  console.log(`  waited for: ${starts.at(-1).paths.join(' ')}`);
+  const ratioToFloor = shown / floor;
+  console.log(`First reconstruction, median of ${coldRuns}: ${shown.toFixed(0)} ms; floor ${floor.toFixed(0)} ms; `
+    + `${ratioToFloor.toFixed(2)}× the floor (bar ≤ 1.15×: ${ratioToFloor <= 1.15 ? 'met' : 'MISSED'}); `
+    + `bytes waited for ${(bytes / 1e6).toFixed(3)} MB (bar ≤ 1.5 MB: ${bytes <= 1.5e6 ? 'met' : 'MISSED'})`);
+  if (foreign.length) {
+    console.error(`Requests left 127.0.0.1: ${foreign.join(', ')}`);
+    process.exit(1);
   }
 }
 

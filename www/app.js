@@ -73,6 +73,12 @@ let codePanel = null;
 /** @type {ReturnType<typeof createCodeMap> | null} */
 let codeMap = null;
 
+// Resolved when the models could not be loaded, by a failed download or a worker that keeps failing.
+/** @type {() => void} */
+let modelsHaveFailed;
+/** @type {Promise<void>} */
+const modelsFailed = new Promise((resolve) => { modelsHaveFailed = resolve; });
+
 const loadView = createLoadView({
   view: element('load-view', HTMLElement),
   text: element('load-text', HTMLElement),
@@ -104,6 +110,7 @@ const models = createModelClient({
     requestInference();
   },
   loadFailed(message) {
+    modelsHaveFailed();
     statusLine.textContent = `Error: ${message}`;
     loadView.failed(`${message}.`);
   },
@@ -111,6 +118,7 @@ const models = createModelClient({
     statusLine.textContent = `Error: ${message}`;
   },
   stopped(restarting) {
+    if (!restarting) modelsHaveFailed();
     upload.disabled = true;
     statusLine.textContent = restarting
       ? 'The model worker stopped; restarting it…'
@@ -311,8 +319,10 @@ upload.addEventListener('change', async () => {
 // `?embed` shows only the drawing, results and score, for an iframe on another page.
 document.body.classList.toggle('embed', new URLSearchParams(location.search).has('embed'));
 models.start();
-// The examples are built after the first reconstruction (or a second), not to delay it.
-Promise.race([firstResult, new Promise((resolve) => { setTimeout(resolve, 1000); })]).then(() => {
+// The examples and the map are downloaded and built after the first reconstruction, so that on a
+// slow network their bytes do not share the bandwidth with the models', or once the models have
+// failed to load.
+Promise.race([firstResult, modelsFailed]).then(() => {
   gallery.load();
   loadCodeMap();
 });

@@ -97,6 +97,8 @@ const downloads = Promise.all([
   fetchCounted('models/dense.decoder.onnx').then((response) => response.arrayBuffer()),
   fetchCounted('models/dense.json').then((response) => response.text()),
 ]);
+// A failed download is reported by load(), which can come to it after it has failed.
+downloads.catch(() => {});
 
 /** @param {WorkerReply} message */
 function reply(message) {
