@@ -18,6 +18,7 @@ import { startStaticServer } from '../../scripts/static-server.mjs';
 import * as chromium from './engines/chromium.mjs';
 import * as firefox from './engines/firefox.mjs';
 import * as webkit from './engines/webkit.mjs';
+import { correlation } from './correlation.mjs';
 
 // Each engine module's launch({ width, height }) resolves to an adapter: { name, version,
 // goto(url), evaluate(fn, ...args) (fn runs in the page; its value comes back through JSON),
@@ -107,19 +108,6 @@ function canvasChanged(id, previous) {
 /** The text of the element `selector`, read in the page. */
 function text(selector) {
   return document.querySelector(selector)?.textContent ?? '';
-}
-
-/** Pearson's correlation of the equally long arrays `a` and `b`. */
-function correlation(a, b) {
-  const mean = (values) => values.reduce((sum, v) => sum + v, 0) / values.length;
-  const [meanA, meanB] = [mean(a), mean(b)];
-  let [covariance, varianceA, varianceB] = [0, 0, 0];
-  a.forEach((v, i) => {
-    covariance += (v - meanA) * (b[i] - meanB);
-    varianceA += (v - meanA) ** 2;
-    varianceB += (b[i] - meanB) ** 2;
-  });
-  return covariance / Math.sqrt(varianceA * varianceB);
 }
 
 /** Draws a "7" on the pad with the engine's mouse, which the browser turns into pointer events. */

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/chromium.mjs';
 import { startStaticServer } from '../../scripts/static-server.mjs';
+import { correlation } from './correlation.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const dist = `${repo}dist`;
@@ -53,18 +54,6 @@ function canvasPixels(id) {
     const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
     return Array.from({ length: canvas.width * canvas.height }, (_, i) => data[i * 4] / 255);
   }, id);
-}
-
-function correlation(a, b) {
-  const mean = (values) => values.reduce((sum, v) => sum + v, 0) / values.length;
-  const [meanA, meanB] = [mean(a), mean(b)];
-  let [covariance, varianceA, varianceB] = [0, 0, 0];
-  a.forEach((v, i) => {
-    covariance += (v - meanA) * (b[i] - meanB);
-    varianceA += (v - meanA) ** 2;
-    varianceB += (b[i] - meanB) ** 2;
-  });
-  return covariance / Math.sqrt(varianceA * varianceB);
 }
 
 /** Draws a "7" on the pad with real mouse input, which the browser turns into pointer events. */

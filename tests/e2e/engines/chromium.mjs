@@ -2,7 +2,7 @@
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../scripts/chromium.mjs';
 import { requireBinary } from './require-binary.mjs';
-import { callSource } from './source.mjs';
+import { callSource, dragMouse } from './source.mjs';
 
 /** Starts headless Chromium with one page of `width`×`height`; resolves to its engine adapter. */
 export async function launch({ width, height }) {
@@ -23,12 +23,7 @@ export async function launch({ width, height }) {
     goto: async (url) => { await page.goto(url); },
     evaluate: (fn, ...args) => page.evaluate(callSource(fn, args)),
     click: (selector) => page.click(selector),
-    drag: async (points) => {
-      await page.mouse.move(...points[0]);
-      await page.mouse.down();
-      for (const point of points.slice(1)) await page.mouse.move(...point);
-      await page.mouse.up();
-    },
+    drag: (points) => dragMouse(page.mouse, points),
     press: (selector, key) => page.press(selector, key),
     setFile: (selector, path) => page.setInputFiles(selector, path),
     screenshot: () => page.screenshot({ fullPage: true }),

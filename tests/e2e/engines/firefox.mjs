@@ -2,7 +2,7 @@
 // engines.test.mjs. puppeteer-core only starts the browser at executablePath: it downloads none.
 import puppeteer from 'puppeteer-core';
 import { requireBinary } from './require-binary.mjs';
-import { callSource } from './source.mjs';
+import { callSource, dragMouse } from './source.mjs';
 
 const FIREFOX_PATH = '/usr/bin/firefox-esr';
 
@@ -29,12 +29,7 @@ export async function launch({ width, height }) {
     goto: async (url) => { await page.goto(url); },
     evaluate: (fn, ...args) => page.evaluate(callSource(fn, args)),
     click: (selector) => page.click(selector),
-    drag: async (points) => {
-      await page.mouse.move(...points[0]);
-      await page.mouse.down();
-      for (const point of points.slice(1)) await page.mouse.move(...point);
-      await page.mouse.up();
-    },
+    drag: (points) => dragMouse(page.mouse, points),
     press: async (selector, key) => {
       await page.focus(selector);
       await page.keyboard.press(key);
