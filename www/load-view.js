@@ -39,7 +39,7 @@ export function createLoadView({ view, text, bar, retry }, onRetry) {
       const share = Math.min(1, receivedBytes / totalBytes);
       bar.value = share;
       text.textContent = share < 1
-        ? `Downloading the models: ${Math.floor(share * 100)} %`
+        ? `Downloading the models: ${Math.floor(share * 100)}\u00a0%`
         : 'Starting the models…';
     },
     /**
