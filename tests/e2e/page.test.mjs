@@ -240,7 +240,7 @@ test('the download\'s progress shows over the pad, and a drawing made meanwhile 
   });
   await fresh.goto(pageUrl);
   const note = fresh.locator('#load-view');
-  // The models' bytes, a fifth of the whole, come in while the wasm's are held back.
+  // The models' bytes come in while the wasm's are held back.
   await note.filter({ hasText: /Downloading the models: [1-9]\d*\s%/ }).waitFor({ timeout: 20_000 });
   const share = Number(/(\d+)\s%/.exec(await note.textContent())[1]);
   assert.ok(share > 0 && share < 100, `${share} % while the wasm is held back`);
