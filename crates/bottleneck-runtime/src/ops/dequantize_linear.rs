@@ -2,15 +2,16 @@
 //! per-channel scales and zero points, widened by a DequantizeLinear node. Handed to tract as an
 //! operator, that node is evaluated several times while the model is optimized, with 1 M-value
 //! tensors compared along the way: in a cold page (wasm code not yet optimized by the browser)
-//! that was the largest part of loading the dense model. Here the weights are widened once, in
-//! one pass, straight into the f32 constant tract would have computed.
+//! that was the largest part of loading the dense model. Here the node is the page's
+//! [`Dequantize`], which holds the stored values: a dense layer reading it keeps them as int8
+//! ([`MatVec`](super::mat_vec)), and any other reader gets them widened once, in one pass.
 
 use tract_onnx::tract_hir::internal::*;
 
 use super::Node;
 
-/// The node's stored int8 (or other integer) weights, widened to an f32 constant. Errors unless
-/// its inputs are all stored in the file.
+/// The node's stored int8 (or other integer) weights, as a [`Dequantize`] with no inputs. Errors
+/// unless its inputs are all stored in the file and their shapes agree.
 pub fn dequantize_linear(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletId>> {
     let attr = node.proto;
     node.takes_inputs(3)?;
@@ -30,70 +31,145 @@ pub fn dequantize_linear(node: &Node, model: &mut TypedModel) -> TractResult<TVe
     let values = weight(0)?.context("DequantizeLinear without an input")?;
     let scale = weight(1)?.context("DequantizeLinear without a scale")?;
     let block_size = attr.get_attr_opt::<i64>("block_size")?.unwrap_or(0);
-    ensure!(
-        block_size == 0,
-        "DequantizeLinear: blocked quantization is not supported"
-    );
     let axis = attr.get_attr_opt::<i64>("axis")?.unwrap_or(1);
-    let tensor = dequantized(&values, &scale, weight(2)?.as_deref(), axis)
+    if block_size != 0 {
+        let tensor = dequantized_blocks(&values, &scale, weight(2)?.as_deref(), axis, block_size)
+            .with_context(|| format!("DequantizeLinear {}", attr.name))?;
+        return Ok(tvec!(model.add_const(&node.name, tensor)?));
+    }
+    let op = Dequantize::new(values, &scale, weight(2)?.as_deref(), axis)
         .with_context(|| format!("DequantizeLinear {}", attr.name))?;
-    Ok(tvec!(model.add_const(&node.name, tensor)?))
+    model.wire_node(&node.name, op, &[])
 }
 
-/// (values − zero point) · scale, with a scale and zero point per tensor or per index along
-/// `axis`, in f32 as tract computes it.
-fn dequantized(
-    values: &Tensor,
-    scale: &Tensor,
-    zero_point: Option<&Tensor>,
-    axis: i64,
-) -> TractResult<Tensor> {
-    let scale = as_floats(scale)?;
-    let zero_point = zero_point
-        .map(as_floats)
-        .transpose()?
-        .unwrap_or_else(|| vec![0.0]);
-    let channels = scale.len();
-    ensure!(channels > 0, "no scale");
-    ensure!(
-        zero_point.len() == 1 || zero_point.len() == channels,
-        "{} zero points for {channels} scales",
-        zero_point.len()
-    );
-    // Element i is in channel (i / inner) % channels, row-major; per tensor, all are in channel 0.
-    let inner: usize = if channels == 1 {
-        values.len()
-    } else {
-        let shape = values.shape();
-        let axis = if axis < 0 {
-            axis + shape.len() as i64
+/// Stored integer weights and how to widen them: (values − zero point) · scale, with a scale
+/// and zero point per tensor or per index along one axis. An op without inputs whose output is
+/// the widened f32 tensor; the page's own ops that read weights take the stored values from it
+/// instead (see [`stored_int8_columns`](Dequantize::stored_int8_columns)).
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+pub struct Dequantize {
+    /// The stored values.
+    values: Arc<Tensor>,
+    /// One scale per channel (or one for the tensor), f32.
+    scale: Arc<Tensor>,
+    /// One zero point per channel or one for all, f32.
+    zero_point: Arc<Tensor>,
+    /// Values that share a channel in a row: element i is in channel (i / inner) % channels.
+    inner: usize,
+}
+
+impl Dequantize {
+    /// The op for `values` with `scale` and `zero_point` along `axis` (per tensor when there is
+    /// one scale); errors if their sizes disagree.
+    pub(crate) fn new(
+        values: Arc<Tensor>,
+        scale: &Tensor,
+        zero_point: Option<&Tensor>,
+        axis: i64,
+    ) -> TractResult<Dequantize> {
+        let scale = as_floats(scale)?;
+        let zero_point = zero_point
+            .map(as_floats)
+            .transpose()?
+            .unwrap_or_else(|| vec![0.0]);
+        let channels = scale.len();
+        ensure!(channels > 0, "no scale");
+        ensure!(
+            zero_point.len() == 1 || zero_point.len() == channels,
+            "{} zero points for {channels} scales",
+            zero_point.len()
+        );
+        let inner: usize = if channels == 1 {
+            values.len()
         } else {
-            axis
+            let shape = values.shape();
+            let axis = if axis < 0 {
+                axis + shape.len() as i64
+            } else {
+                axis
+            };
+            ensure!(
+                (0..shape.len() as i64).contains(&axis),
+                "axis {axis} is out of range for rank {}",
+                shape.len()
+            );
+            let axis = axis as usize;
+            ensure!(
+                shape[axis] == channels,
+                "{channels} scales for an axis of {}",
+                shape[axis]
+            );
+            shape[axis + 1..].iter().product()
         };
-        ensure!(
-            (0..shape.len() as i64).contains(&axis),
-            "axis {axis} is out of range for rank {}",
-            shape.len()
-        );
-        let axis = axis as usize;
-        ensure!(
-            shape[axis] == channels,
-            "{channels} scales for an axis of {}",
-            shape[axis]
-        );
-        shape[axis + 1..].iter().product()
-    };
-    // Written in place: collecting into a Vec and then into a tensor would copy every weight
-    // once more while the page waits for its first result.
-    let mut floats = Tensor::zero::<f32>(values.shape())?;
-    widen_into(
-        floats.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
-        values,
-        inner,
-        &scale,
-        &zero_point,
-    )?;
-    Ok(floats)
+        Ok(Dequantize {
+            values,
+            scale: tensor1(&scale).into_arc_tensor(),
+            zero_point: tensor1(&zero_point).into_arc_tensor(),
+            inner,
+        })
+    }
+
+    /// The weights widened to f32, as tract computes them.
+    pub fn widened(&self) -> TractResult<Tensor> {
+        // Written in place: collecting into a Vec and then into a tensor would copy every weight
+        // once more while the page waits for its first result.
+        let mut floats = Tensor::zero::<f32>(self.values.shape())?;
+        widen_into(
+            floats.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
+            &self.values,
+            self.inner,
+            self.scale.try_as_plain_ram()?.as_slice::<f32>()?,
+            self.zero_point.try_as_plain_ram()?.as_slice::<f32>()?,
+        )?;
+        Ok(floats)
+    }
+
+    /// For a `[K, N]` matrix of int8 values with zero points 0 and one scale per column (or one
+    /// for all): the stored values and the N column scales, so that `x·W` can be computed as
+    /// `(x·values) · scale` without widening W. `None` for any other form.
+    pub fn stored_int8_columns(&self) -> Option<(&Arc<Tensor>, Vec<f32>)> {
+        let &[_, n] = self.values.shape() else {
+            return None;
+        };
+        let zero_points = self.zero_point.try_as_plain_ram().ok()?;
+        let scale = self.scale.try_as_plain_ram().ok()?;
+        let scale = scale.as_slice::<f32>().ok()?;
+        let symmetric = zero_points
+            .as_slice::<f32>()
+            .ok()?
+            .iter()
+            .all(|&z| z == 0.0);
+        let per_column = scale.len() == 1 || (scale.len() == n && self.inner == 1);
+        let int8 = self.values.datum_type() == i8::datum_type();
+        (int8 && symmetric && per_column && n > 0).then(|| {
+            let scales = (0..n).map(|column| scale[column % scale.len()]).collect();
+            (&self.values, scales)
+        })
+    }
+}
+
+impl Op for Dequantize {
+    fn name(&self) -> StaticName {
+        "DequantizeLinear".into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for Dequantize {
+    op_out_of_plan!();
+
+    fn eval(&self, _: &EvalContext, _: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        Ok(tvec!(self.widened()?.into_tvalue()))
+    }
+}
+
+impl TypedOp for Dequantize {
+    fn output_facts(&self, _: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(f32::fact(self.values.shape())))
+    }
+
+    as_op!();
 }
 
 /// Writes (value − zero point) · scale for each value of `tensor` into `out`, in blocks of
@@ -142,6 +218,82 @@ fn widen_slice<T: Copy + Into<f32>>(
     }
 }
 
+/// (values − zero point) · scale with blocked scales (ONNX's `block_size`, opset 21): the scale
+/// and the optional zero point have the values' rank and shape, except along `axis`, which has
+/// one entry per block of `block_size` values, the last block shorter when `block_size` does not
+/// divide the axis. In f32, as tract computes it.
+fn dequantized_blocks(
+    values: &Tensor,
+    scale: &Tensor,
+    zero_point: Option<&Tensor>,
+    axis: i64,
+    block_size: i64,
+) -> TractResult<Tensor> {
+    let shape = values.shape();
+    let rank = shape.len() as i64;
+    ensure!(
+        block_size > 0,
+        "block_size {block_size}: it must be positive, or 0 (left out) for a scale per channel"
+    );
+    ensure!(
+        (-rank..rank).contains(&axis),
+        "axis {axis} is out of range for rank {rank}"
+    );
+    let axis = axis.rem_euclid(rank.max(1)) as usize;
+    let block_size = usize::try_from(block_size)?;
+    let (size, blocks) = (shape[axis], shape[axis].div_ceil(block_size));
+    let mut expected = shape.to_vec();
+    expected[axis] = blocks;
+    ensure!(
+        scale.shape() == expected.as_slice(),
+        "the scale has shape {:?}; values of shape {shape:?} in blocks of {block_size} along \
+         axis {axis} need a scale of shape {expected:?}",
+        scale.shape()
+    );
+    if let Some(zero_point) = zero_point {
+        ensure!(
+            zero_point.shape() == scale.shape(),
+            "the zero point has shape {:?}: it must have the scale's, {:?}",
+            zero_point.shape(),
+            scale.shape()
+        );
+    }
+    let scale = as_floats(scale)?;
+    let zero_point = zero_point.map(as_floats).transpose()?;
+    let values = values.cast_to::<f32>()?;
+    let values = values.try_as_plain_ram()?;
+    let values = values.as_slice::<f32>()?;
+    let mut floats = Tensor::zero::<f32>(shape)?;
+    let mut plain = floats.try_as_plain_ram_mut()?;
+    let out = plain.as_slice_mut::<f32>()?;
+    // Row r of `inner` values (the axes after `axis`) is at index r % size along the axis, in
+    // outer slice r / size; its scales are the row of its block, so no value needs a division.
+    let inner: usize = shape[axis + 1..].iter().product();
+    if inner > 0 && size > 0 {
+        let rows = out.chunks_exact_mut(inner).zip(values.chunks_exact(inner));
+        for (row, (out, values)) in rows.enumerate() {
+            let start = ((row / size) * blocks + (row % size) / block_size) * inner;
+            let scales = &scale[start..][..inner];
+            match &zero_point {
+                None => {
+                    for ((out, value), scale) in out.iter_mut().zip(values).zip(scales) {
+                        *out = value * scale;
+                    }
+                }
+                Some(zero_point) => {
+                    let zeros = &zero_point[start..][..inner];
+                    let each = out.iter_mut().zip(values).zip(scales.iter().zip(zeros));
+                    for ((out, value), (scale, zero)) in each {
+                        *out = (value - zero) * scale;
+                    }
+                }
+            }
+        }
+    }
+    drop(plain);
+    Ok(floats)
+}
+
 /// The values of `tensor` as f32.
 fn as_floats(tensor: &Tensor) -> TractResult<Vec<f32>> {
     let mut floats = vec![0.0; tensor.len()];
@@ -153,14 +305,15 @@ fn as_floats(tensor: &Tensor) -> TractResult<Vec<f32>> {
 mod tests {
     use super::*;
 
-    /// [`dequantized`]'s values, in order.
+    /// The values [`Dequantize`] widens `values` to, in order.
     fn dequantized_values(
         values: &Tensor,
         scale: &Tensor,
         zero_point: Option<&Tensor>,
         axis: i64,
     ) -> TractResult<Vec<f32>> {
-        let tensor = dequantized(values, scale, zero_point, axis)?;
+        let op = Dequantize::new(values.clone().into_arc_tensor(), scale, zero_point, axis)?;
+        let tensor = op.widened()?;
         assert_eq!(tensor.shape(), values.shape());
         Ok(tensor.try_as_plain_ram()?.as_slice::<f32>()?.to_vec())
     }
@@ -195,5 +348,78 @@ mod tests {
         );
         let error = dequantized_values(&values, &tensor1(&[1.0f32, 2.0]), None, 2).unwrap_err();
         assert!(error.to_string().contains("out of range"), "{error}");
+    }
+
+    /// [`dequantized_blocks`]'s values, in order.
+    fn blocks_of(
+        values: &Tensor,
+        scale: &Tensor,
+        zero_point: Option<&Tensor>,
+        axis: i64,
+        block_size: i64,
+    ) -> TractResult<Vec<f32>> {
+        let tensor = dequantized_blocks(values, scale, zero_point, axis, block_size)?;
+        assert_eq!(tensor.shape(), values.shape());
+        Ok(tensor.try_as_plain_ram()?.as_slice::<f32>()?.to_vec())
+    }
+
+    #[test]
+    fn blocked_scales_apply_per_block_with_a_shorter_last_block() {
+        // A [5, 2] matrix in blocks of 2 along axis 0: rows 0–1, 2–3, and row 4 alone.
+        let values = tensor2(&[[1i8, -1], [2, -2], [3, -3], [4, -4], [5, -5]]);
+        let scale = tensor2(&[[1.0f32, 10.0], [2.0, 20.0], [3.0, 30.0]]);
+        let along_rows = blocks_of(&values, &scale, None, 0, 2).unwrap();
+        assert_eq!(
+            along_rows,
+            [1.0, -10.0, 2.0, -20.0, 6.0, -60.0, 8.0, -80.0, 15.0, -150.0]
+        );
+        // Blocks of 2 along axis 1 (written −1) of a [2, 3] matrix, with zero points.
+        let values = tensor2(&[[1i8, 2, 3], [4, 5, 6]]);
+        let scale = tensor2(&[[1.0f32, 10.0], [2.0, 20.0]]);
+        let zero = tensor2(&[[1i8, 0], [0, 6]]);
+        let along_columns = blocks_of(&values, &scale, Some(&zero), -1, 2).unwrap();
+        assert_eq!(along_columns, [0.0, 1.0, 30.0, 8.0, 10.0, 0.0]);
+        // A rank-4 convolution weight [out 2, in 3, 1, 2] in blocks of 2 input channels.
+        let values =
+            Tensor::from_shape(&[2, 3, 1, 2], &[1i8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]).unwrap();
+        let scale = Tensor::from_shape(&[2, 2, 1, 2], &[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+            .unwrap();
+        let conv = blocks_of(&values, &scale, None, 1, 2).unwrap();
+        assert_eq!(
+            conv,
+            [
+                1.0, 4.0, 3.0, 8.0, 15.0, 24.0, 35.0, 48.0, 45.0, 60.0, 77.0, 96.0
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_blocks_are_errors() {
+        let values = tensor2(&[[1i8, 2, 3], [4, 5, 6]]);
+        let message = |scale: &Tensor, zero: Option<&Tensor>, axis: i64, block: i64| {
+            blocks_of(&values, scale, zero, axis, block)
+                .unwrap_err()
+                .to_string()
+        };
+        let two_by_two = tensor2(&[[1.0f32, 1.0], [1.0, 1.0]]);
+        // Blocks of 2 along axis 1 of 3 columns make 2 blocks, not 1 or 3.
+        let error = message(&tensor2(&[[1.0f32], [1.0]]), None, 1, 2);
+        assert!(error.contains("need a scale of shape [2, 2]"), "{error}");
+        let error = message(&tensor2(&[[1.0f32; 3]; 2]), None, 1, 2);
+        assert!(error.contains("need a scale of shape [2, 2]"), "{error}");
+        // A per-channel scale is not a blocked one.
+        let error = message(&tensor1(&[1.0f32, 1.0]), None, 1, 2);
+        assert!(error.contains("need a scale of shape"), "{error}");
+        // The other axes must match the values'.
+        let error = message(&tensor2(&[[1.0f32, 1.0]]), None, 1, 2);
+        assert!(error.contains("need a scale of shape [2, 2]"), "{error}");
+        let error = message(&two_by_two, Some(&tensor2(&[[0i8, 0]])), 1, 2);
+        assert!(error.contains("the zero point has shape [1, 2]"), "{error}");
+        let error = message(&two_by_two, None, 2, 2);
+        assert!(error.contains("out of range"), "{error}");
+        let error = message(&two_by_two, None, -3, 2);
+        assert!(error.contains("out of range"), "{error}");
+        let error = message(&two_by_two, None, 1, -2);
+        assert!(error.contains("must be positive"), "{error}");
     }
 }

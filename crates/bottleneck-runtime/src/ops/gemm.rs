@@ -8,7 +8,7 @@ use tract_onnx::tract_hir::tract_core::ops::change_axes::AxisOp;
 use tract_onnx::tract_hir::tract_core::ops::einsum::EinSum;
 
 use super::mat_vec::MatVec;
-use super::{Node, stored_weights};
+use super::{Node, dequantized_weights, stored_tensor, stored_weights};
 
 /// Gemm with the node's alpha, beta, transA and transB, on f32 matrices A and B and an optional
 /// bias C.
@@ -66,7 +66,7 @@ struct Gemm {
 
 impl Gemm {
     /// [`MatVec`] for this node, when it is A·B + C without transposes or scalings and its B
-    /// and C (if any) are stored in the file.
+    /// and C (if any) are stored in the file: with B kept as int8 when the file stores it so.
     fn mat_vec(
         &self,
         model: &TypedModel,
@@ -76,6 +76,15 @@ impl Gemm {
         let scaled = self.alpha != 1.0 || (c.is_some() && self.beta != 1.0);
         if scaled || self.trans_a || self.trans_b {
             return Ok(None);
+        }
+        if let Some(dequantize) = dequantized_weights(model, b) {
+            let bias = match c.map(|c| stored_tensor(model, c)).transpose()? {
+                Some(None) => return Ok(None),
+                bias => bias.flatten(),
+            };
+            if let Some(mat_vec) = MatVec::for_int8_weights(dequantize, bias.as_ref()) {
+                return Ok(Some(mat_vec));
+            }
         }
         let Some((weights, bias)) = stored_weights(model, b, c)? else {
             return Ok(None);

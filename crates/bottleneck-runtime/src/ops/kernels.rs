@@ -31,15 +31,66 @@ pub(crate) fn image_to_image(
 }
 
 /// One weight and the values it multiplies, one per output: a kernel tap of [`DirectConv`]
-/// (direct_conv), a row of [`MatVec`](mat_vec)'s weights.
+/// (direct_conv), a row of [`MatVec`](mat_vec)'s weights (f32, or int8 widened as they are read).
 #[derive(Clone, Copy)]
-pub(crate) struct Tap<'a> {
-    pub(crate) values: &'a [f32],
+pub(crate) struct Tap<'a, T = f32> {
+    pub(crate) values: &'a [T],
     pub(crate) weight: f32,
 }
 
+/// A type of the values a [`Tap`] multiplies: f32, or int8 weights widened to f32 as they are
+/// read, so that they stay a quarter of the size in memory.
+pub(crate) trait TapValue: Copy + Into<f32> {
+    /// The [`BLOCK`] values at the start of `values` as f32 lanes of four.
+    ///
+    /// # Safety
+    /// `values` must hold at least [`BLOCK`] values.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    unsafe fn load_block(values: &[Self]) -> [std::arch::wasm32::v128; BLOCK / 4];
+}
+
+impl TapValue for f32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    unsafe fn load_block(values: &[f32]) -> [std::arch::wasm32::v128; BLOCK / 4] {
+        use std::arch::wasm32::{v128, v128_load};
+        // SAFETY: the caller gives BLOCK floats, so each lane of four reads within them; v128
+        // loads need no alignment.
+        std::array::from_fn(|lane| unsafe {
+            v128_load(values.as_ptr().add(4 * lane).cast::<v128>())
+        })
+    }
+}
+
+impl TapValue for i8 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    unsafe fn load_block(values: &[i8]) -> [std::arch::wasm32::v128; BLOCK / 4] {
+        use std::arch::wasm32::{
+            f32x4_convert_i32x4, f32x4_splat, i16x8_extend_high_i8x16, i16x8_extend_low_i8x16,
+            i32x4_extend_high_i16x8, i32x4_extend_low_i16x8, v128, v128_load,
+        };
+        let mut lanes = [f32x4_splat(0.0); BLOCK / 4];
+        for half in 0..BLOCK / 16 {
+            // SAFETY: the caller gives BLOCK bytes, two loads of sixteen.
+            let bytes = unsafe { v128_load(values.as_ptr().add(16 * half).cast::<v128>()) };
+            let shorts = [
+                i16x8_extend_low_i8x16(bytes),
+                i16x8_extend_high_i8x16(bytes),
+            ];
+            for (quarter, shorts) in shorts.into_iter().enumerate() {
+                let lane = 4 * half + 2 * quarter;
+                lanes[lane] = f32x4_convert_i32x4(i32x4_extend_low_i16x8(shorts));
+                lanes[lane + 1] = f32x4_convert_i32x4(i32x4_extend_high_i16x8(shorts));
+            }
+        }
+        lanes
+    }
+}
+
 /// `out[i] += Σ tap.weight × tap.values[i]`, the taps added in order.
-pub(crate) fn add_taps<'a>(taps: impl Iterator<Item = Tap<'a>> + Clone, out: &mut [f32]) {
+pub(crate) fn add_taps<'a, T: TapValue + 'a>(
+    taps: impl Iterator<Item = Tap<'a, T>> + Clone,
+    out: &mut [f32],
+) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let done = add_taps_simd128(taps.clone(), out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -47,7 +98,7 @@ pub(crate) fn add_taps<'a>(taps: impl Iterator<Item = Tap<'a>> + Clone, out: &mu
     for (i, sum) in out.iter_mut().enumerate().skip(done) {
         *sum = taps
             .clone()
-            .fold(*sum, |sum, tap| sum + tap.weight * tap.values[i]);
+            .fold(*sum, |sum, tap| sum + tap.weight * tap.values[i].into());
     }
 }
 
@@ -55,7 +106,10 @@ pub(crate) fn add_taps<'a>(taps: impl Iterator<Item = Tap<'a>> + Clone, out: &mu
 /// all the taps and stored once; returns how many outputs it wrote. Each lane adds the taps in
 /// the same order as the scalar loop, so both give the same values.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn add_taps_simd128<'a>(taps: impl Iterator<Item = Tap<'a>> + Clone, out: &mut [f32]) -> usize {
+fn add_taps_simd128<'a, T: TapValue + 'a>(
+    taps: impl Iterator<Item = Tap<'a, T>> + Clone,
+    out: &mut [f32],
+) -> usize {
     use std::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
     let blocks = out.len() / BLOCK;
     for block in 0..blocks {
@@ -67,10 +121,9 @@ fn add_taps_simd128<'a>(taps: impl Iterator<Item = Tap<'a>> + Clone, out: &mut [
             std::array::from_fn(|lane| unsafe { v128_load(out.as_ptr().add(4 * lane).cast()) });
         for tap in taps.clone() {
             let weight = f32x4_splat(tap.weight);
-            let values = &tap.values[start..][..BLOCK];
-            for (lane, sum) in sums.iter_mut().enumerate() {
-                // SAFETY: `values` holds BLOCK floats, so each lane of four reads within it.
-                let four = unsafe { v128_load(values.as_ptr().add(4 * lane).cast::<v128>()) };
+            // SAFETY: the slice holds BLOCK values.
+            let values = unsafe { T::load_block(&tap.values[start..][..BLOCK]) };
+            for (sum, four) in sums.iter_mut().zip(values) {
                 *sum = f32x4_add(*sum, f32x4_mul(weight, four));
             }
         }

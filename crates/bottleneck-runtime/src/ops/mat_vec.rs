@@ -3,18 +3,26 @@
 //! packed matrix product, and on a cold page that optimizing is a large part of the dense model's
 //! load, most of it the browser compiling tract's code on first call. Row by row, the product is
 //! a weighted sum of W's rows, as the one-channel convolution (direct_conv) sums its taps.
+//!
+//! Weights the file stores as int8 with a scale per column stay int8 here, widened as each row is
+//! read: an inference then reads a quarter of the bytes, and loading skips widening them.
 
 use tract_onnx::tract_hir::internal::*;
 
+use super::dequantize_linear::Dequantize;
+use super::kernels::TapValue;
 use super::{BLOCK, Tap, add_taps};
 
-/// `[M, K]·[K, N] + [N]` in f32, with stored weights and bias.
+/// `[M, K]·[K, N] + [N]` with stored weights and bias: f32 weights, or int8 ones and a scale per
+/// column.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub struct MatVec {
-    /// The `[K, N]` weights by blocks of [`BLOCK`] columns (the last one narrower when N is not
-    /// a multiple): block after block, each `[K, width]` row-major, so that each block is one
-    /// stream through memory.
+    /// The `[K, N]` weights (f32 or i8) by blocks of [`BLOCK`] columns (the last one narrower
+    /// when N is not a multiple): block after block, each `[K, width]` row-major, so that each
+    /// block is one stream through memory.
     blocks: Arc<Tensor>,
+    /// For int8 weights, `[N]` f32 scales: column j of the product is multiplied by scale j.
+    column_scales: Option<Arc<Tensor>>,
     /// `[N]`, f32.
     bias: Arc<Tensor>,
 }
@@ -23,43 +31,29 @@ impl MatVec {
     /// The op for `weights` `[K, N]` and an optional `bias` of N values (of shape `[N]` or
     /// `[1, N]`), when both are f32 and K and N are not 0; otherwise `None`.
     pub fn for_weights(weights: &Tensor, bias: Option<&Arc<Tensor>>) -> Option<MatVec> {
-        let f32_tensor = |t: &Tensor| t.datum_type() == f32::datum_type();
-        let &[k, n] = weights.shape() else {
-            return None;
-        };
-        // An empty matrix is left to tract: rows and blocks of zero values cannot be cut.
-        if k == 0 || n == 0 || !f32_tensor(weights) {
+        if weights.datum_type() != f32::datum_type() {
             return None;
         }
-        let bias = match bias {
-            None => vec![0.0; n],
-            Some(bias) if f32_tensor(bias) && matches!(bias.shape(), [m] | [1, m] if *m == n) => {
-                bias.try_as_plain_ram()
-                    .ok()?
-                    .as_slice::<f32>()
-                    .ok()?
-                    .to_vec()
-            }
-            Some(_) => return None,
-        };
+        let bias = bias_of(weights, bias)?;
         let weights = weights.try_as_plain_ram().ok()?;
-        let weights = weights.as_slice::<f32>().ok()?;
-        // Written in place, as DequantizeLinear writes the weights: a copy would cost the cold
-        // page its time.
-        let mut blocks = Tensor::zero::<f32>(&[k * n]).ok()?;
-        let mut plain = blocks.try_as_plain_ram_mut().ok()?;
-        let mut unfilled = plain.as_slice_mut::<f32>().ok()?;
-        for start in (0..n).step_by(BLOCK) {
-            let width = BLOCK.min(n - start);
-            let (block, rest) = unfilled.split_at_mut(k * width);
-            for (block_row, row) in block.chunks_exact_mut(width).zip(weights.chunks_exact(n)) {
-                block_row.copy_from_slice(&row[start..][..width]);
-            }
-            unfilled = rest;
-        }
         Some(MatVec {
-            blocks: blocks.into_arc_tensor(),
-            bias: tensor1(&bias).into_arc_tensor(),
+            blocks: blocked(weights.as_slice::<f32>().ok()?, bias.len())?,
+            column_scales: None,
+            bias,
+        })
+    }
+
+    /// The op for the int8 weights of `dequantize`, kept as int8, when it stores a `[K, N]`
+    /// matrix with a scale per column and no zero points, and for an optional f32 `bias` as in
+    /// [`for_weights`](MatVec::for_weights); otherwise `None`.
+    pub fn for_int8_weights(dequantize: &Dequantize, bias: Option<&Arc<Tensor>>) -> Option<MatVec> {
+        let (values, scales) = dequantize.stored_int8_columns()?;
+        let bias = bias_of(values, bias)?;
+        let values = values.try_as_plain_ram().ok()?;
+        Some(MatVec {
+            blocks: blocked(values.as_slice::<i8>().ok()?, bias.len())?,
+            column_scales: Some(tensor1(&scales).into_arc_tensor()),
+            bias,
         })
     }
 
@@ -67,6 +61,96 @@ impl MatVec {
     fn inputs(&self) -> usize {
         self.blocks.len() / self.bias.len()
     }
+
+    /// The product for `input` `[M, K]`, with the weights read as `T`.
+    fn product<T: TapValue + Datum>(&self, input: &Tensor) -> TractResult<Tensor> {
+        let k = self.inputs();
+        let &[m, input_k] = input.shape() else {
+            bail!(
+                "MatVec takes a matrix, not a tensor of shape {:?}",
+                input.shape()
+            );
+        };
+        ensure!(input_k == k, "MatVec: {input_k} inputs for {k} weight rows");
+        let blocks = self.blocks.try_as_plain_ram()?;
+        let blocks = blocks.as_slice::<T>()?;
+        let bias = self.bias.try_as_plain_ram()?;
+        let bias = bias.as_slice::<f32>()?;
+        let scales = match &self.column_scales {
+            Some(scales) => Some(scales.try_as_plain_ram()?),
+            None => None,
+        };
+        let scales = scales.as_ref().map(|s| s.as_slice::<f32>()).transpose()?;
+        let mut output = Tensor::zero::<f32>(&[m, bias.len()])?;
+        let mut plain = output.try_as_plain_ram_mut()?;
+        let outputs = plain.as_slice_mut::<f32>()?;
+        let values = input.try_as_plain_ram()?;
+        let rows = values.as_slice::<f32>()?.chunks_exact(k);
+        for (x, out) in rows.zip(outputs.chunks_exact_mut(bias.len())) {
+            // Scaled weights add to the bias; unscaled ones sum from 0 and are scaled after.
+            if scales.is_none() {
+                out.copy_from_slice(bias);
+            }
+            for (index, out) in out.chunks_mut(BLOCK).enumerate() {
+                // Every block before this one is BLOCK wide.
+                let block = &blocks[index * BLOCK * k..][..out.len() * k];
+                let taps = x
+                    .iter()
+                    .zip(block.chunks_exact(out.len()))
+                    .map(|(&weight, values)| Tap { values, weight });
+                add_taps(taps, out);
+            }
+            if let Some(scales) = scales {
+                for ((out, &scale), &bias) in out.iter_mut().zip(scales).zip(bias) {
+                    *out = *out * scale + bias;
+                }
+            }
+        }
+        Ok(output)
+    }
+}
+
+/// The bias for `weights` `[K, N]`: `bias`'s N f32 values (of shape `[N]` or `[1, N]`), or N
+/// zeros; `None` if it has another shape or type, or if K or N is 0.
+fn bias_of(weights: &Tensor, bias: Option<&Arc<Tensor>>) -> Option<Arc<Tensor>> {
+    let &[k, n] = weights.shape() else {
+        return None;
+    };
+    // An empty matrix is left to tract: rows and blocks of zero values cannot be cut.
+    if k == 0 || n == 0 {
+        return None;
+    }
+    let f32_tensor = |t: &Tensor| t.datum_type() == f32::datum_type();
+    match bias {
+        None => Some(Tensor::zero::<f32>(&[n]).ok()?.into_arc_tensor()),
+        Some(bias) if f32_tensor(bias) && matches!(bias.shape(), [m] | [1, m] if *m == n) => {
+            let values = bias.try_as_plain_ram().ok()?;
+            Some(tensor1(values.as_slice::<f32>().ok()?).into_arc_tensor())
+        }
+        Some(_) => None,
+    }
+}
+
+/// The `[K, N]` row-major `weights` by blocks of [`BLOCK`] columns, as [`MatVec`] stores them.
+fn blocked<T: Datum + Copy + tract_num_traits::Zero>(
+    weights: &[T],
+    n: usize,
+) -> Option<Arc<Tensor>> {
+    // Written in place, as Dequantize writes the weights: a copy would cost the cold page its
+    // time.
+    let mut blocks = Tensor::zero::<T>(&[weights.len()]).ok()?;
+    let mut plain = blocks.try_as_plain_ram_mut().ok()?;
+    let mut unfilled = plain.as_slice_mut::<T>().ok()?;
+    let k = weights.len() / n;
+    for start in (0..n).step_by(BLOCK) {
+        let width = BLOCK.min(n - start);
+        let (block, rest) = unfilled.split_at_mut(k * width);
+        for (block_row, row) in block.chunks_exact_mut(width).zip(weights.chunks_exact(n)) {
+            block_row.copy_from_slice(&row[start..][..width]);
+        }
+        unfilled = rest;
+    }
+    Some(blocks.into_arc_tensor())
 }
 
 impl Op for MatVec {
@@ -82,35 +166,11 @@ impl EvalOp for MatVec {
 
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
-        let k = self.inputs();
-        let &[m, input_k] = input.shape() else {
-            bail!(
-                "MatVec takes a matrix, not a tensor of shape {:?}",
-                input.shape()
-            );
+        let output = if self.column_scales.is_some() {
+            self.product::<i8>(&input)?
+        } else {
+            self.product::<f32>(&input)?
         };
-        ensure!(input_k == k, "MatVec: {input_k} inputs for {k} weight rows");
-        let blocks = self.blocks.try_as_plain_ram()?;
-        let blocks = blocks.as_slice::<f32>()?;
-        let bias = self.bias.try_as_plain_ram()?;
-        let bias = bias.as_slice::<f32>()?;
-        let mut output = Tensor::zero::<f32>(&[m, bias.len()])?;
-        let mut plain = output.try_as_plain_ram_mut()?;
-        let outputs = plain.as_slice_mut::<f32>()?;
-        let values = input.try_as_plain_ram()?;
-        let rows = values.as_slice::<f32>()?.chunks_exact(k);
-        for (x, out) in rows.zip(outputs.chunks_exact_mut(bias.len())) {
-            out.copy_from_slice(bias);
-            for (index, out) in out.chunks_mut(BLOCK).enumerate() {
-                // Every block before this one is BLOCK wide.
-                let block = &blocks[index * BLOCK * k..][..out.len() * k];
-                let taps = x
-                    .iter()
-                    .zip(block.chunks_exact(out.len()))
-                    .map(|(&weight, values)| Tap { values, weight });
-                add_taps(taps, out);
-            }
-        }
         Ok(tvec!(output.into_tvalue()))
     }
 }
@@ -170,6 +230,55 @@ mod tests {
                 "({row}, {col})"
             );
         }
+    }
+
+    #[test]
+    fn int8_weights_kept_as_int8_give_the_widened_product() {
+        let (m, k, n) = (2, 9, 37);
+        let value = |i: usize| ((i * 37) % 23) as f32 / 23.0 - 0.5;
+        let x: Vec<f32> = (0..m * k).map(value).collect();
+        let q: Vec<i8> = (0..k * n).map(|i| ((i * 53) % 255) as i32 as i8).collect();
+        let scales: Vec<f32> = (0..n).map(|j| 0.01 + j as f32 * 0.001).collect();
+        let bias = tensor1(&(0..n).map(value).collect::<Vec<f32>>()).into_arc_tensor();
+        let stored = Tensor::from_shape(&[k, n], &q).unwrap().into_arc_tensor();
+        let dequantize = Dequantize::new(stored, &tensor1(&scales), None, 1).unwrap();
+        let int8 = MatVec::for_int8_weights(&dequantize, Some(&bias)).unwrap();
+        assert!(int8.column_scales.is_some(), "the weights stay int8");
+        let widened = dequantize.widened().unwrap();
+        let f32_op = MatVec::for_weights(&widened, Some(&bias)).unwrap();
+        let run = |op: &MatVec| {
+            let input = Tensor::from_shape(&[m, k], &x).unwrap();
+            let output = op
+                .eval(&EvalContext::out_of_plan(), tvec!(input.into_tvalue()))
+                .unwrap();
+            output[0]
+                .try_as_plain_ram()
+                .unwrap()
+                .as_slice::<f32>()
+                .unwrap()
+                .to_vec()
+        };
+        let (from_int8, from_f32) = (run(&int8), run(&f32_op));
+        for (index, (a, b)) in from_int8.iter().zip(&from_f32).enumerate() {
+            assert!((a - b).abs() < 1e-5, "output {index}: {a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn int8_weights_with_zero_points_or_row_scales_are_widened_instead() {
+        let stored = Tensor::from_shape(&[2, 3], &[1i8, 2, 3, 4, 5, 6])
+            .unwrap()
+            .into_arc_tensor();
+        let with_zero_points = Dequantize::new(
+            stored.clone(),
+            &tensor1(&[1.0f32, 2.0, 3.0]),
+            Some(&tensor1(&[0i8, 1, 0])),
+            1,
+        )
+        .unwrap();
+        assert!(MatVec::for_int8_weights(&with_zero_points, None).is_none());
+        let per_row = Dequantize::new(stored, &tensor1(&[1.0f32, 2.0]), None, 0).unwrap();
+        assert!(MatVec::for_int8_weights(&per_row, None).is_none());
     }
 
     #[test]

@@ -30,8 +30,8 @@ mod resize;
 use attributes::{padding, per_image_axis};
 use checks::{check_kernel_fits, image_shape};
 use kernels::{BLOCK, Tap, add_taps, image_to_image};
-use registry::stored_weights;
 pub(crate) use registry::{Node, OPERATORS};
+use registry::{dequantized_weights, stored_tensor, stored_weights};
 
 pub use checks::check_graph;
 pub use registry::{supported, unsupported};

@@ -4,6 +4,7 @@
 use tract_onnx::pb::{ModelProto, NodeProto};
 use tract_onnx::tract_hir::internal::*;
 
+use super::dequantize_linear::Dequantize;
 use super::{activation, conv, dequantize_linear, gemm, max_pool, resize};
 
 /// One ONNX node as its operator wires it into tract's typed graph.
@@ -105,22 +106,38 @@ pub fn supported() -> impl Iterator<Item = &'static str> {
 /// A weight tensor and an optional bias, as the file stores them.
 pub(crate) type StoredWeights = (Arc<Tensor>, Option<Arc<Tensor>>);
 
-/// The stored values of `weights` and of the optional `bias`, when both are stored in the file
-/// (constants of the graph): what the page's own [`DirectConv`](direct_conv) and
-/// [`MatVec`](mat_vec) need. `None` if either is computed by the graph.
+/// The stored values of `weights` and of the optional `bias`, when both are stored in the file:
+/// what the page's own [`DirectConv`](direct_conv) and [`MatVec`](mat_vec) need. `None` if
+/// either is computed by the graph.
 pub(crate) fn stored_weights(
     model: &TypedModel,
     weights: OutletId,
     bias: Option<OutletId>,
 ) -> TractResult<Option<StoredWeights>> {
-    let stored = |outlet: OutletId| -> TractResult<Option<Arc<Tensor>>> {
-        Ok(model.outlet_fact(outlet)?.konst.clone())
-    };
-    let Some(weights) = stored(weights)? else {
+    let Some(weights) = stored_tensor(model, weights)? else {
         return Ok(None);
     };
-    Ok(match bias.map(stored).transpose()? {
-        Some(None) => None,
-        bias => Some((weights, bias.flatten())),
-    })
+    Ok(
+        match bias.map(|bias| stored_tensor(model, bias)).transpose()? {
+            Some(None) => None,
+            bias => Some((weights, bias.flatten())),
+        },
+    )
+}
+
+/// The value of `outlet` when the file stores it: a constant of the graph, or weights a
+/// [`Dequantize`] widens, widened here. `None` if the graph computes it.
+pub(crate) fn stored_tensor(
+    model: &TypedModel,
+    outlet: OutletId,
+) -> TractResult<Option<Arc<Tensor>>> {
+    if let Some(dequantize) = dequantized_weights(model, outlet) {
+        return Ok(Some(dequantize.widened()?.into_arc_tensor()));
+    }
+    Ok(model.outlet_fact(outlet)?.konst.clone())
+}
+
+/// The [`Dequantize`] that computes `outlet`, if one does: stored integer weights.
+pub(crate) fn dequantized_weights(model: &TypedModel, outlet: OutletId) -> Option<&Dequantize> {
+    model.node(outlet.node).op_as::<Dequantize>()
 }
