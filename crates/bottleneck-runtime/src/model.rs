@@ -91,6 +91,42 @@ impl Model {
     /// returns their outputs the same way. Errors if the input has the wrong length or holds NaN
     /// or infinity.
     pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, RuntimeError> {
+        self.fill_input(input)?;
+        let outputs = self
+            .state
+            .run(tvec![TValue::from_const(Arc::clone(&self.input))])
+            .map_err(inference_failed)?;
+        self.output_of(outputs)
+    }
+
+    /// Runs as [`run`](Model::run) does, and times each op of the plan with `clock`, which reads
+    /// a time in milliseconds: the ops' names (node, then op, after a space) and their times, in
+    /// plan order. The plan's constants are not run, so they are not listed.
+    pub fn profile(
+        &mut self,
+        input: &[f32],
+        mut clock: impl FnMut() -> f64,
+    ) -> Result<Vec<(String, f64)>, RuntimeError> {
+        self.fill_input(input)?;
+        let mut times = Vec::new();
+        let outputs = self
+            .state
+            .run_plan_with_eval(
+                tvec![TValue::from_const(Arc::clone(&self.input))],
+                |context, state, node, inputs| {
+                    let start = clock();
+                    let outputs = tract_onnx::tract_core::plan::eval(context, state, node, inputs);
+                    times.push((format!("{} {}", node.name, node.op.name()), clock() - start));
+                    outputs
+                },
+            )
+            .map_err(inference_failed)?;
+        self.output_of(outputs)?;
+        Ok(times)
+    }
+
+    /// Checks `input` and copies it into the input tensor every run reads.
+    fn fill_input(&mut self, input: &[f32]) -> Result<(), RuntimeError> {
         check_values(input, self.batch * self.input_len(), "model input")?;
         // tract drops its references to the input when a run ends, so this copies in place; only
         // if an op kept one would make_mut clone the tensor first.
@@ -100,11 +136,11 @@ impl Model {
                 plain.as_slice_mut::<f32>()?.copy_from_slice(input);
                 Ok(())
             })
-            .map_err(inference_failed)?;
-        let outputs = self
-            .state
-            .run(tvec![TValue::from_const(Arc::clone(&self.input))])
-            .map_err(inference_failed)?;
+            .map_err(inference_failed)
+    }
+
+    /// The values of a run's output, checked.
+    fn output_of(&self, outputs: TVec<TValue>) -> Result<Vec<f32>, RuntimeError> {
         let output = outputs[0]
             .try_as_plain_ram()
             .and_then(|plain| plain.as_slice::<f32>().map(<[f32]>::to_vec))

@@ -162,3 +162,59 @@ fn a_batched_decoder_gives_each_code_what_a_single_run_gives() {
     );
     assert!(AutoencoderModel::load_batched(DECODER, 0).is_err());
 }
+
+/// `performance.now()` of the test's page, in milliseconds.
+fn performance_now() -> f64 {
+    let get = |target: &JsValue, name: &str| js_sys::Reflect::get(target, &name.into()).unwrap();
+    let performance = get(&js_sys::global(), "performance");
+    let now = js_sys::Function::from(get(&performance, "now"));
+    now.call0(&performance).unwrap().as_f64().unwrap()
+}
+
+/// Profiles each shipped model op by op over many runs and prints each op's mean time, as
+/// bench/layers shows it: one entry per planned op, each a time that a clock could read.
+#[wasm_bindgen_test]
+fn the_op_profile_times_every_planned_op() {
+    const RUNS: usize = 300;
+    let input = &parity_inputs()[0];
+    for (name, bytes) in SHIPPED_MODELS {
+        let mut model = bottleneck_runtime::Model::load(bytes, 1).unwrap();
+        // The plan's stored constants hold values; every other op, the input's too, is timed.
+        let planned: Vec<String> = model
+            .planned_ops()
+            .into_iter()
+            .filter(|op| op != "Const")
+            .collect();
+        let mut totals: Vec<(String, f64)> = Vec::new();
+        for run in 0..RUNS {
+            let times = model.profile(input, performance_now).unwrap();
+            let timed: Vec<&str> = times
+                .iter()
+                .map(|(op, _)| op.rsplit(' ').next().unwrap_or_default())
+                .collect();
+            assert_eq!(timed, planned, "{name}: one time per planned op");
+            if run == 0 {
+                totals = times.into_iter().map(|(op, _)| (op, 0.0)).collect();
+                continue;
+            }
+            for ((_, total), (op, time)) in totals.iter_mut().zip(times) {
+                assert!(time.is_finite() && time >= 0.0, "{name} {op}: {time} ms");
+                *total += time;
+            }
+        }
+        let sum: f64 = totals.iter().map(|(_, total)| total).sum();
+        console_log!(
+            "{name}: mean of {} runs after one, ms per op (share)",
+            RUNS - 1
+        );
+        for (op, total) in &totals {
+            let mean = total / (RUNS - 1) as f64;
+            console_log!(
+                "  {:>9.4} ms {:>5.1} %  {op}",
+                mean,
+                100.0 * total / sum.max(1e-9)
+            );
+        }
+        console_log!("  {:>9.4} ms total", sum / (RUNS - 1) as f64);
+    }
+}
