@@ -123,11 +123,20 @@ pub struct TrainArgs {
     /// by `+`, e.g. `gaussian:0.3+occlusion:1` [default: gaussian:0.5].
     #[arg(long, value_name = "SPEC")]
     pub noise: Option<NoiseSpec>,
-    /// How the ONNX files store weight matrices: `f32`, exactly as trained, or `int8`, with one
-    /// scale per output channel: a quarter of the bytes for the page to download. The model
-    /// card's error distribution and PSNRs are measured on the files as written.
+    /// How the ONNX files store weight matrices: `f32`, exactly as trained; `int8`, with one
+    /// scale per output channel: a quarter of the bytes for the page to download; or `int4`, two
+    /// weights to a byte with one scale per block of 32 along each matrix's input axis (for a
+    /// convolution, its input channels at one kernel position; a tensor whose input axis is
+    /// shorter than a block stays int8), in an opset 21 file. The model card's error
+    /// distribution and PSNRs are measured on the files as written.
     #[arg(long, default_value = "f32", value_parser = weight_format_parser())]
     pub weights: WeightFormat,
+    /// Epochs of quantization-aware fine-tuning after --epochs, for --weights int8 or int4: each
+    /// step's forward pass uses the weights quantized and restored exactly as the file will store
+    /// them, and its gradient updates the f32 weights as if unrounded (straight through). The
+    /// validation loss of these epochs is that of the quantized weights.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub qat_epochs: usize,
 }
 
 /// The optimizers `--optimizer` offers.

@@ -2,7 +2,7 @@
 //! can never drift from what was trained.
 
 use crate::layers::{Activation, Conv2d, Dense, Layer, Param, Sigmoid};
-use crate::onnx::{WeightFormat, chain_to_onnx};
+use crate::onnx::{WeightFormat, chain_to_onnx, stored_values};
 use bottleneck::{CODE_SIZE, IMAGE_PIXELS, IMAGE_SIDE, Rng};
 use ndarray::{Array2, ArrayView2, Axis, concatenate};
 use tract_onnx::pb::ModelProto;
@@ -113,6 +113,29 @@ impl Model {
     /// All trainable parameters, in a fixed order.
     pub fn params(&mut self) -> Vec<Param<'_>> {
         self.layers.iter_mut().flat_map(|l| l.params()).collect()
+    }
+
+    /// Replaces every parameter by the values a file in `format` restores for it, the same
+    /// quantization as the export's, and returns the parameters it replaced, for
+    /// [`restore_params`](Model::restore_params). A forward pass in between sees the weights as
+    /// the exported file will hold them.
+    pub fn quantize_params(&mut self, format: WeightFormat) -> Vec<Vec<f32>> {
+        self.params()
+            .into_iter()
+            .map(|param| {
+                let original = param.value.to_vec();
+                let stored = stored_values(format, &param.dims, param.value);
+                param.value.copy_from_slice(&stored);
+                original
+            })
+            .collect()
+    }
+
+    /// Puts back the parameters [`quantize_params`](Model::quantize_params) returned.
+    pub fn restore_params(&mut self, originals: Vec<Vec<f32>>) {
+        for (param, original) in self.params().into_iter().zip(originals) {
+            param.value.copy_from_slice(&original);
+        }
     }
 
     /// Inference over many samples, in chunks so memory stays bounded.

@@ -4,6 +4,7 @@
 use crate::cli::OptimizerKind;
 use crate::loss::{BinaryCrossEntropy, Loss, MeanSquaredError};
 use crate::model::ModelKind;
+use crate::onnx::WeightFormat;
 use crate::optim::{Adadelta, Adam, Optimizer};
 use anyhow::{Result, bail};
 use bottleneck::NoiseSpec;
@@ -28,6 +29,19 @@ pub struct Recipe {
     pub learning_rate: f32,
     /// Noise on the inputs (denoisers only).
     pub noise: Option<NoiseSpec>,
+    /// Epochs of quantization-aware fine-tuning after `epochs`, if any.
+    pub qat: Option<Qat>,
+}
+
+/// Quantization-aware fine-tuning: epochs whose forward passes see the weights as `format` stores
+/// them (quantized, then restored to f32), and whose gradients update the f32 weights as if the
+/// rounding were not there (the straight-through estimate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Qat {
+    /// The format the exported file stores the weights in.
+    pub format: WeightFormat,
+    /// How many epochs.
+    pub epochs: usize,
 }
 
 impl Recipe {
@@ -45,6 +59,7 @@ impl Recipe {
             optimizer,
             learning_rate: default_learning_rate(optimizer),
             noise,
+            qat: None,
         }
     }
 
@@ -88,9 +103,27 @@ impl Recipe {
         Ok(self)
     }
 
-    /// Training steps over `train_count` images.
+    /// The recipe with `epochs` of quantization-aware fine-tuning for `format` after its own
+    /// epochs (none for 0). Errors for f32, which has no rounding to fine-tune for.
+    pub fn with_qat(mut self, epochs: usize, format: WeightFormat) -> Result<Recipe> {
+        if epochs == 0 {
+            return Ok(self);
+        }
+        if format == WeightFormat::F32 {
+            bail!("--qat-epochs fine-tunes for quantized weights: give --weights int8 or int4 too");
+        }
+        self.qat = Some(Qat { format, epochs });
+        Ok(self)
+    }
+
+    /// Every epoch, fine-tuning included.
+    pub fn total_epochs(&self) -> usize {
+        self.epochs + self.qat.map_or(0, |qat| qat.epochs)
+    }
+
+    /// Training steps over `train_count` images, fine-tuning included.
     pub fn steps(&self, train_count: usize) -> usize {
-        self.epochs * train_count.div_ceil(self.batch)
+        self.total_epochs() * train_count.div_ceil(self.batch)
     }
 
     /// The loss the model trains with: MSE for the anomaly detector, BCE for the denoiser.
@@ -137,6 +170,13 @@ impl Recipe {
                 self.noise.as_ref().map_or("none".into(), |n| n.to_string())
             ));
         }
+        if let Some(qat) = self.qat {
+            changes.push(format!(
+                "then {} epochs of quantization-aware fine-tuning for {} weights",
+                qat.epochs,
+                qat.format.name()
+            ));
+        }
         if changes.is_empty() {
             "seed".into()
         } else {
@@ -180,6 +220,23 @@ mod tests {
                 adam.differences_from_seed(9003).as_str()
             ),
             (1e-3, "seed, except: adam instead of adadelta")
+        );
+    }
+
+    #[test]
+    fn fine_tuning_adds_epochs_and_says_so() {
+        let dense = Recipe::seed(ModelKind::Dense, 66, 0);
+        let tuned = dense.clone().with_qat(5, WeightFormat::Int4).unwrap();
+        assert_eq!((tuned.total_epochs(), tuned.steps(9003)), (71, 71 * 9));
+        assert_eq!(
+            tuned.differences_from_seed(9003),
+            "seed, except: then 5 epochs of quantization-aware fine-tuning for int4 weights"
+        );
+        assert_eq!(dense.clone().with_qat(0, WeightFormat::F32).unwrap(), dense);
+        let error = dense.with_qat(5, WeightFormat::F32).unwrap_err();
+        assert!(
+            error.to_string().contains("--weights int8 or int4"),
+            "{error}"
         );
     }
 

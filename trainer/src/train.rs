@@ -4,7 +4,9 @@
 use crate::cpu_time::process_cpu_seconds;
 use crate::loss::Loss;
 use crate::model::Model;
+use crate::onnx::WeightFormat;
 use crate::optim::Optimizer;
+use crate::recipe::Qat;
 use anyhow::{Result, bail};
 use bottleneck::Rng;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -17,7 +19,7 @@ const EXPLODED_LOSS: f64 = 1e6;
 /// How to train.
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
-    /// Passes over the training set.
+    /// Passes over the training set, fine-tuning included.
     pub epochs: usize,
     /// Samples per step.
     pub batch: usize,
@@ -25,6 +27,8 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Print the per-epoch lines and draw the progress bar.
     pub verbose: bool,
+    /// Quantization-aware fine-tuning in the last epochs, if any.
+    pub qat: Option<Qat>,
 }
 
 /// What one epoch measured.
@@ -87,12 +91,23 @@ pub fn train(
         let cpu_started = process_cpu_seconds();
         let bar = progress_bar(options.verbose, steps, epoch, options.epochs);
         rng.shuffle(&mut order);
+        let quantized = options
+            .qat
+            .filter(|qat| epoch + qat.epochs > options.epochs)
+            .map(|qat| qat.format);
         let mut loss_sum = 0.0;
         for (step, indices) in order.chunks(options.batch).enumerate() {
             let targets = gather_rows(train_set, indices);
             let inputs = make_inputs(targets.clone(), epoch, step);
-            let prediction = model.forward(inputs, true, upto);
-            let (batch_loss, grad) = loss.loss_and_grad(prediction, targets.view());
+            // A loss that is not a number stops the run before its gradient reaches the weights.
+            let batch_loss = with_weights_as(model, quantized, |model| {
+                let prediction = model.forward(inputs, true, upto);
+                let (batch_loss, grad) = loss.loss_and_grad(prediction, targets.view());
+                if batch_loss.is_finite() && batch_loss <= EXPLODED_LOSS {
+                    model.backward(grad, upto);
+                }
+                batch_loss
+            });
             if !batch_loss.is_finite() || batch_loss > EXPLODED_LOSS {
                 bar.abandon();
                 bail!(
@@ -102,7 +117,6 @@ pub fn train(
                     optimizer.learning_rate()
                 );
             }
-            model.backward(grad, upto);
             optimizer.step(model.params());
             loss_sum += batch_loss;
             let rate =
@@ -118,7 +132,9 @@ pub fn train(
         let stats = EpochStats {
             epoch,
             train_loss: loss_sum / steps as f64,
-            val_loss: evaluate_loss(model, loss, val, options.batch),
+            val_loss: with_weights_as(model, quantized, |model| {
+                evaluate_loss(model, loss, val, options.batch)
+            }),
             seconds: started.elapsed().as_secs_f64(),
             cpu_seconds: cpu_started
                 .zip(process_cpu_seconds())
@@ -139,6 +155,21 @@ pub fn train(
         history.push(stats);
     }
     Ok(history)
+}
+
+/// `work` on `model`, with its parameters as a file in `format` stores them when there is one:
+/// quantized for `work`, their f32 values put back after it.
+fn with_weights_as<T>(
+    model: &mut Model,
+    format: Option<WeightFormat>,
+    work: impl FnOnce(&mut Model) -> T,
+) -> T {
+    let originals = format.map(|format| model.quantize_params(format));
+    let result = work(model);
+    if let Some(originals) = originals {
+        model.restore_params(originals);
+    }
+    result
 }
 
 /// The loss over a whole set, computed in chunks the way training computes it.

@@ -172,6 +172,7 @@ fn a_nan_loss_stops_training_with_a_clear_message() {
         batch: 16,
         seed: 0,
         verbose: false,
+        qat: None,
     };
     let err = train(
         &mut model,

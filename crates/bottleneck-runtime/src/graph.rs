@@ -112,11 +112,64 @@ fn value<'g>(
             node.op_type, node.name
         )
     })?;
-    let tensor = load_tensor(&MmapDataResolver, weight, None)
-        .with_context(|| format!("the weight {name}"))?;
+    let tensor = load_weight(weight).with_context(|| format!("the weight {name}"))?;
     let outlet = typed.add_const(name, tensor)?;
     values.insert(name, outlet);
     Ok(outlet)
+}
+
+/// A weight as a tensor. tract's loader does not read 4-bit integers, so INT4 and UINT4 weights
+/// are unpacked here, to one i8 or u8 per value: ONNX packs them two to a byte, the first in the
+/// low nibble, in `raw_data` or one byte per entry of `int32_data`.
+fn load_weight(weight: &TensorProto) -> TractResult<Tensor> {
+    let signed = match DataType::try_from(weight.data_type) {
+        Ok(DataType::Int4) => true,
+        Ok(DataType::Uint4) => false,
+        _ => return load_tensor(&MmapDataResolver, weight, None),
+    };
+    let dims = weight
+        .dims
+        .iter()
+        .map(|&size| {
+            usize::try_from(size).with_context(|| format!("it has a negative size, {size}"))
+        })
+        .collect::<TractResult<Vec<usize>>>()?;
+    let count = dims
+        .iter()
+        .try_fold(1usize, |count, &size| count.checked_mul(size))
+        .context("it declares more values than memory can hold")?;
+    let packed: Vec<u8> = if !weight.raw_data.is_empty() || weight.int32_data.is_empty() {
+        weight.raw_data.clone()
+    } else {
+        weight
+            .int32_data
+            .iter()
+            .map(|&byte| {
+                u8::try_from(byte).map_err(|_| {
+                    format_err!("its int32_data holds {byte}, not a byte of two 4-bit values")
+                })
+            })
+            .collect::<TractResult<_>>()?
+    };
+    ensure!(
+        packed.len() == count.div_ceil(2),
+        "its {count} 4-bit values, packed two to a byte, take {} bytes, but the file holds {}: \
+         the file is damaged, or its weights are stored outside it",
+        count.div_ceil(2),
+        packed.len()
+    );
+    let nibbles = packed
+        .iter()
+        .flat_map(|&byte| [byte << 4, byte & 0xf0])
+        .take(count);
+    // Each nibble is now the high half of a byte: an arithmetic shift extends its sign.
+    if signed {
+        let values: Vec<i8> = nibbles.map(|high| (high as i8) >> 4).collect();
+        Tensor::from_shape(&dims, &values)
+    } else {
+        let values: Vec<u8> = nibbles.map(|high| high >> 4).collect();
+        Tensor::from_shape(&dims, &values)
+    }
 }
 
 /// A graph input as tract's typed fact: f32, its declared shape with a named first (batch)
@@ -150,4 +203,81 @@ fn input_fact(input: &ValueInfoProto, batch: usize) -> TractResult<TypedFact> {
         })
         .collect::<TractResult<TVec<usize>>>()?;
     Ok(f32::fact(shape))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 4-bit weight of `dims`, its packed bytes in `raw_data`.
+    fn four_bit(data_type: DataType, dims: &[i64], raw_data: &[u8]) -> TensorProto {
+        TensorProto {
+            name: "w".into(),
+            dims: dims.to_vec(),
+            data_type: data_type as i32,
+            raw_data: raw_data.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn int4_weights_unpack_low_nibble_first_with_their_sign() {
+        // 1, −2 | 7, −8 | −1 and the padding nibble of an odd count.
+        let weight = four_bit(DataType::Int4, &[5], &[0xe1, 0x87, 0x0f]);
+        let tensor = load_weight(&weight).unwrap();
+        assert_eq!(tensor.shape(), [5]);
+        assert_eq!(
+            tensor.try_as_plain_ram().unwrap().as_slice::<i8>().unwrap(),
+            [1, -2, 7, -8, -1]
+        );
+        let weight = four_bit(DataType::Uint4, &[2, 2], &[0xe1, 0x87]);
+        let tensor = load_weight(&weight).unwrap();
+        assert_eq!(tensor.shape(), [2, 2]);
+        assert_eq!(
+            tensor.try_as_plain_ram().unwrap().as_slice::<u8>().unwrap(),
+            [1, 14, 7, 8]
+        );
+        // The same bytes, one per int32 entry.
+        let weight = TensorProto {
+            raw_data: Vec::new(),
+            int32_data: vec![0xe1, 0x87, 0x0f],
+            ..four_bit(DataType::Int4, &[5], &[])
+        };
+        let tensor = load_weight(&weight).unwrap();
+        assert_eq!(
+            tensor.try_as_plain_ram().unwrap().as_slice::<i8>().unwrap(),
+            [1, -2, 7, -8, -1]
+        );
+    }
+
+    #[test]
+    fn malformed_int4_weights_are_errors() {
+        let message = |weight: TensorProto| load_weight(&weight).unwrap_err().to_string();
+        // 5 values take 3 bytes: 2 or 4 is damage.
+        let error = message(four_bit(DataType::Int4, &[5], &[0, 0]));
+        assert!(
+            error.contains("take 3 bytes, but the file holds 2"),
+            "{error}"
+        );
+        let error = message(four_bit(DataType::Int4, &[5], &[0, 0, 0, 0]));
+        assert!(
+            error.contains("take 3 bytes, but the file holds 4"),
+            "{error}"
+        );
+        let error = message(four_bit(DataType::Int4, &[4], &[]));
+        assert!(
+            error.contains("take 2 bytes, but the file holds 0"),
+            "{error}"
+        );
+        let error = message(four_bit(DataType::Int4, &[-4], &[0, 0]));
+        assert!(error.contains("negative size"), "{error}");
+        let error = message(four_bit(DataType::Int4, &[i64::MAX, i64::MAX], &[0]));
+        assert!(error.contains("more values than memory"), "{error}");
+        let error = message(TensorProto {
+            raw_data: Vec::new(),
+            int32_data: vec![0x1ff],
+            ..four_bit(DataType::Int4, &[2], &[])
+        });
+        assert!(error.contains("not a byte"), "{error}");
+    }
 }

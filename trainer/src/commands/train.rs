@@ -33,23 +33,20 @@ const VAL_NOISE_STREAM: u64 = u64::MAX;
 
 /// Runs `trainer train`.
 pub fn run(args: &TrainArgs) -> Result<()> {
-    let recipe = Recipe::seed(args.model, args.epochs, args.seed).with_overrides(
-        args.batch,
-        args.optimizer,
-        args.lr,
-        args.noise.clone(),
-    )?;
+    let recipe = Recipe::seed(args.model, args.epochs, args.seed)
+        .with_overrides(args.batch, args.optimizer, args.lr, args.noise.clone())?
+        .with_qat(args.qat_epochs, args.weights)?;
     let dataset = args.source.load()?;
     ensure_mnist_sized(&dataset)?;
     let train_x = dataset.train.images.as_array();
     let val_x = dataset.test.images.as_array();
     println!(
-        "training {} on {} ({} train / {} validation images), {} epochs at batch {}, {:?} lr {}, seed {}{}",
+        "training {} on {} ({} train / {} validation images), {} epochs at batch {}, {:?} lr {}, seed {}{}{}",
         recipe.model.name(),
         dataset.name,
         train_x.nrows(),
         val_x.nrows(),
-        recipe.epochs,
+        recipe.total_epochs(),
         recipe.batch,
         recipe.optimizer,
         recipe.learning_rate,
@@ -58,6 +55,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             .noise
             .as_ref()
             .map_or(String::new(), |n| format!(", noise {n}")),
+        recipe.qat.map_or(String::new(), |qat| format!(
+            ", the last {} on {} weights",
+            qat.epochs,
+            qat.format.name()
+        )),
     );
     let val_inputs = validation_inputs(&recipe, val_x)?;
     let started = Instant::now();
@@ -103,7 +105,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             val_count: val_x.nrows(),
         },
         training: TrainingInfo {
-            epochs: recipe.epochs,
+            epochs: recipe.total_epochs(),
             steps: recipe.steps(train_x.nrows()),
             batch: recipe.batch,
             seed: recipe.seed,
@@ -117,7 +119,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             final_train_loss: last.train_loss,
             final_val_loss: last.val_loss,
             wall_time_s,
-            seconds_per_epoch: wall_time_s / recipe.epochs as f64,
+            seconds_per_epoch: wall_time_s / recipe.total_epochs() as f64,
         },
         val_error: ErrorDistribution::from_errors(
             &row_errors(val_x, outputs.view()),
@@ -224,10 +226,11 @@ pub fn fit(
     let loss = recipe.loss();
     let mut optimizer = recipe.optimizer();
     let options = TrainOptions {
-        epochs: recipe.epochs,
+        epochs: recipe.total_epochs(),
         batch: recipe.batch,
         seed: recipe.seed,
         verbose,
+        qat: recipe.qat,
     };
     let add_noise = |clean: Array2<f32>, epoch: usize, step: usize| match &recipe.noise {
         None => clean,

@@ -571,6 +571,11 @@ impl Conv2d {
         (row / TAPS, i * TAPS + TAPS - 1 - row % TAPS)
     }
 
+    /// The weights' shape as ONNX stores them, `[out, in, 3, 3]`.
+    fn onnx_dims(&self) -> [usize; 4] {
+        [self.out_channels, self.in_channels, 3, 3]
+    }
+
     /// The weights as F `[out·9, in]`.
     fn flipped(&self) -> Array2<f32> {
         Array2::from_shape_fn((self.out_channels * TAPS, self.in_channels), |ri| {
@@ -696,10 +701,12 @@ impl Layer for Conv2d {
     fn params(&mut self) -> Vec<Param<'_>> {
         vec![
             Param {
+                dims: self.onnx_dims().to_vec(),
                 value: self.weights.as_slice_mut().unwrap(),
                 grad: self.weights_grad.as_slice().unwrap(),
             },
             Param {
+                dims: self.bias.shape().to_vec(),
                 value: self.bias.as_slice_mut().unwrap(),
                 grad: self.bias_grad.as_slice().unwrap(),
             },
@@ -708,11 +715,7 @@ impl Layer for Conv2d {
 
     fn to_onnx(&self, graph: &mut GraphBuilder, input: &str) -> String {
         let input = self.prologue.to_onnx(graph, input);
-        let w = graph.initializer(
-            "W",
-            &[self.out_channels, self.in_channels, 3, 3],
-            self.weights.as_slice().unwrap(),
-        );
+        let w = graph.initializer("W", &self.onnx_dims(), self.weights.as_slice().unwrap());
         let b = graph.initializer("B", self.bias.shape(), self.bias.as_slice().unwrap());
         let attributes = vec![
             attr_ints("kernel_shape", &[3, 3]),

@@ -202,10 +202,12 @@ impl Layer for Dense {
     fn params(&mut self) -> Vec<Param<'_>> {
         vec![
             Param {
+                dims: self.weights.shape().to_vec(),
                 value: self.weights.as_slice_mut().unwrap(),
                 grad: self.weights_grad.as_slice().unwrap(),
             },
             Param {
+                dims: self.bias.shape().to_vec(),
                 value: self.bias.as_slice_mut().unwrap(),
                 grad: self.bias_grad.as_slice().unwrap(),
             },

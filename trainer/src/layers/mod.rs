@@ -30,6 +30,8 @@ pub struct Param<'a> {
     pub value: &'a mut [f32],
     /// d loss / d value from the last backward pass.
     pub grad: &'a [f32],
+    /// Its shape in the exported file, which decides how a weight format stores it.
+    pub dims: Vec<usize>,
 }
 
 /// One step of a model.

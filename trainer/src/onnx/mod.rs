@@ -5,7 +5,8 @@ mod chain;
 mod run;
 
 pub use bottleneck_runtime::export::{
-    GraphBuilder, OPSET, WeightFormat, attr_float, attr_int, attr_ints, attr_string,
+    GraphBuilder, INT4_BLOCK, OPSET, WeightFormat, attr_float, attr_int, attr_ints, attr_string,
+    stored_values,
 };
 pub use chain::chain_to_onnx;
 pub use run::OnnxRunner;

@@ -73,6 +73,7 @@ mod tests {
         adadelta.step(vec![Param {
             value: &mut w,
             grad: &[2.0, -0.5, 0.0],
+            dims: vec![3],
         }]);
         for (w, g) in w.iter().zip([2.0f64, -0.5, 0.0]) {
             // The accumulators start at zero: E[g²] = 0.05·g², so delta = √ε / √(0.05·g² + ε) · g.
@@ -94,6 +95,7 @@ mod tests {
             adadelta.step(vec![Param {
                 value: &mut w,
                 grad: &grad,
+                dims: vec![2],
             }]);
         }
         assert!(w.iter().all(|x| x.abs() < 1e-2), "{w:?}");

@@ -97,6 +97,7 @@ mod tests {
         adam.step(vec![Param {
             value: &mut w,
             grad: &[2.0, -0.5, 0.0],
+            dims: vec![3],
         }]);
         assert!(
             (w[0] - 0.9).abs() < 1e-5 && (w[1] - 1.1).abs() < 1e-5 && w[2] == 1.0,
@@ -113,6 +114,7 @@ mod tests {
             adam.step(vec![Param {
                 value: &mut w,
                 grad: &grad,
+                dims: vec![2],
             }]);
         }
         assert!(w.iter().all(|x| x.abs() < 1e-2), "{w:?}");

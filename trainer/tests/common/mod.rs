@@ -22,5 +22,6 @@ pub fn train_args(model: ModelKind, data: &Path, out: &Path) -> TrainArgs {
         lr: None,
         noise: None,
         weights: WeightFormat::F32,
+        qat_epochs: 0,
     }
 }

@@ -264,33 +264,34 @@ fn dequantized_blocks(
     let values = values.try_as_plain_ram()?;
     let values = values.as_slice::<f32>()?;
     let mut floats = Tensor::zero::<f32>(shape)?;
-    let mut plain = floats.try_as_plain_ram_mut()?;
-    let out = plain.as_slice_mut::<f32>()?;
-    // Row r of `inner` values (the axes after `axis`) is at index r % size along the axis, in
-    // outer slice r / size; its scales are the row of its block, so no value needs a division.
-    let inner: usize = shape[axis + 1..].iter().product();
-    if inner > 0 && size > 0 {
-        let rows = out.chunks_exact_mut(inner).zip(values.chunks_exact(inner));
-        for (row, (out, values)) in rows.enumerate() {
-            let start = ((row / size) * blocks + (row % size) / block_size) * inner;
-            let scales = &scale[start..][..inner];
-            match &zero_point {
-                None => {
-                    for ((out, value), scale) in out.iter_mut().zip(values).zip(scales) {
-                        *out = value * scale;
+    {
+        let mut plain = floats.try_as_plain_ram_mut()?;
+        let out = plain.as_slice_mut::<f32>()?;
+        // Row r of `inner` values (the axes after `axis`) is at index r % size along the axis, in
+        // outer slice r / size; its scales are the row of its block, so no value needs a division.
+        let inner: usize = shape[axis + 1..].iter().product();
+        if inner > 0 && size > 0 {
+            let rows = out.chunks_exact_mut(inner).zip(values.chunks_exact(inner));
+            for (row, (out, values)) in rows.enumerate() {
+                let start = ((row / size) * blocks + (row % size) / block_size) * inner;
+                let scales = &scale[start..][..inner];
+                match &zero_point {
+                    None => {
+                        for ((out, value), scale) in out.iter_mut().zip(values).zip(scales) {
+                            *out = value * scale;
+                        }
                     }
-                }
-                Some(zero_point) => {
-                    let zeros = &zero_point[start..][..inner];
-                    let each = out.iter_mut().zip(values).zip(scales.iter().zip(zeros));
-                    for ((out, value), (scale, zero)) in each {
-                        *out = (value - zero) * scale;
+                    Some(zero_point) => {
+                        let zeros = &zero_point[start..][..inner];
+                        let each = out.iter_mut().zip(values).zip(scales.iter().zip(zeros));
+                        for ((out, value), (scale, zero)) in each {
+                            *out = (value - zero) * scale;
+                        }
                     }
                 }
             }
         }
     }
-    drop(plain);
     Ok(floats)
 }
 
