@@ -90,18 +90,25 @@ fn planned_ops(kind: TrainerKind) -> Vec<String> {
         .planned_ops()
 }
 
-/// The denoiser must run the runtime's own pooling, padding and last-layer ops, not
-/// fall back to tract's slower general ones.
+/// The denoiser must run the runtime's own pooling, padding and convolutions, not fall back to
+/// tract's slower general ones: Winograd for the three 32 → 32 layers (which pad as they read),
+/// the one-channel DirectConv last, and tract's convolution only for the 1 → 32 first layer.
 #[test]
 fn the_denoiser_runs_the_pages_own_ops() {
     let ops = planned_ops(TrainerKind::Conv);
     let count = |name: &str| ops.iter().filter(|op| *op == name).count();
     assert_eq!(
-        (count("MaxPool2x2"), count("ZeroPad2d"), count("DirectConv")),
-        (2, 5, 1),
+        (
+            count("MaxPool2x2"),
+            count("ZeroPad2d"),
+            count("WinogradConv"),
+            count("DirectConv")
+        ),
+        (2, 2, 3, 1),
         "{ops:?}"
     );
 }
+
 
 /// Each of the dense model's six layers must run as the page's MatVec, not as tract's
 /// matrix product, which loads slower on a cold page.

@@ -5,6 +5,7 @@ use tract_onnx::tract_hir::ops::cnn::{Conv, PaddingSpec};
 
 use super::direct_conv::DirectConv;
 use super::pad::ZeroPad2d;
+use super::winograd_conv::WinogradConv;
 use super::{Node, check_kernel_fits, image_shape, padding, per_image_axis, stored_weights};
 
 /// Conv with the node's padding, kernel shape, groups, dilations and strides, on f32 images with
@@ -86,9 +87,14 @@ pub fn conv(node: &Node, model: &mut TypedModel) -> TractResult<TVec<OutletId>> 
     }
 }
 
-/// A convolution with explicit padding: its shapes are the padded convolution's, and it runs as
-/// [`ZeroPad2d`] followed by the same convolution without padding: [`DirectConv`] when it has one
-/// output channel, stride 1 and constant weights, tract's otherwise.
+/// Input channels from which a 3×3 convolution runs as [`WinogradConv`].
+const WINOGRAD_MIN_INPUTS: usize = 8;
+
+/// A convolution with explicit padding: its shapes are the padded convolution's. With constant
+/// weights, no stride, dilation or groups, it runs as [`DirectConv`] after [`ZeroPad2d`] when it
+/// has one output channel, and as [`WinogradConv`] (which reads the padding as zeros) when its
+/// kernel is 3×3 and it has [`WINOGRAD_MIN_INPUTS`] input channels or more; otherwise as
+/// [`ZeroPad2d`] followed by tract's convolution without padding.
 #[derive(Debug, Clone)]
 struct PaddedConv {
     conv: Conv,
@@ -96,7 +102,7 @@ struct PaddedConv {
 }
 
 impl PaddedConv {
-    /// The padding, then the convolution, into `model`.
+    /// The convolution, and the padding before it when it needs one, into `model`.
     fn wire(
         &self,
         name: &str,
@@ -104,29 +110,44 @@ impl PaddedConv {
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
         let mut inputs: TVec<OutletId> = inputs.into();
-        inputs[0] = model.wire_node(format!("{name}.pad"), self.pad.clone(), &inputs[..1])?[0];
-        if let Some(direct) = self.direct(model, &inputs)? {
-            return model.wire_node(name, direct, &inputs[..1]);
+        let stored = if self.plain() {
+            stored_weights(model, inputs[1], inputs.get(2).copied())?
+        } else {
+            None
+        };
+        if let Some((kernel, bias)) = &stored {
+            let one_channel = DirectConv::for_weights(kernel, bias.as_ref());
+            // With few input channels, transforming the tiles costs more than the products save.
+            let winograd = (kernel.shape().get(1) >= Some(&WINOGRAD_MIN_INPUTS))
+                .then(|| {
+                    WinogradConv::for_weights(
+                        kernel,
+                        bias.as_ref(),
+                        self.pad.before,
+                        self.pad.after,
+                    )
+                })
+                .flatten();
+            if let (None, Some(winograd)) = (&one_channel, winograd) {
+                return model.wire_node(name, winograd, &inputs[..1]);
+            }
+            inputs[0] = model.wire_node(format!("{name}.pad"), self.pad.clone(), &inputs[..1])?[0];
+            if let Some(direct) = one_channel {
+                return model.wire_node(name, direct, &inputs[..1]);
+            }
+        } else {
+            inputs[0] = model.wire_node(format!("{name}.pad"), self.pad.clone(), &inputs[..1])?[0];
         }
         let unpadded = self.conv.clone().padding(PaddingSpec::Valid);
         unpadded.wire(name, model, &inputs)
     }
 
-    /// [`DirectConv`] for this node, when its weights and bias are constants, it has one output
-    /// channel, and it has no stride, dilation or groups.
-    fn direct(&self, model: &TypedModel, inputs: &[OutletId]) -> TractResult<Option<DirectConv>> {
+    /// Whether the convolution has no stride, dilation or groups: what the page's own
+    /// convolutions compute.
+    fn plain(&self) -> bool {
         let ones = |values: &Option<TVec<usize>>| {
             values.as_ref().is_none_or(|v| v.iter().all(|&v| v == 1))
         };
-        if !ones(&self.conv.strides)
-            || !ones(&self.conv.dilations)
-            || self.conv.group.unwrap_or(1) != 1
-        {
-            return Ok(None);
-        }
-        let Some((kernel, bias)) = stored_weights(model, inputs[1], inputs.get(2).copied())? else {
-            return Ok(None);
-        };
-        Ok(DirectConv::for_weights(&kernel, bias.as_ref()))
+        ones(&self.conv.strides) && ones(&self.conv.dilations) && self.conv.group.unwrap_or(1) == 1
     }
 }

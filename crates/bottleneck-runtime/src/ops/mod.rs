@@ -7,7 +7,8 @@
 //!
 //! Where tract's general operators cost more than the work in the browser, the common case runs
 //! as the page's own op instead: Elu in one pass, `max_pool`'s 2×2 stride-2 pool, `pad`'s zero
-//! padding, `direct_conv`'s one-output-channel convolution and `mat_vec`'s dense layer.
+//! padding, `direct_conv`'s one-output-channel convolution, `winograd_conv`'s 3×3 convolution and
+//! `mat_vec`'s dense layer.
 //! Everything else is tract's.
 //!
 //! Beside the operators: [`registry`] (names to wiring functions), [`attributes`] (Conv and
@@ -26,6 +27,7 @@ mod max_pool;
 mod pad;
 mod registry;
 mod resize;
+mod winograd_conv;
 
 use attributes::{padding, per_image_axis};
 use checks::{check_kernel_fits, image_shape};
