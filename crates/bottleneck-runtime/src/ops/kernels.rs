@@ -41,20 +41,20 @@ pub(crate) struct Tap<'a, T = f32> {
 /// A type of the values a [`Tap`] multiplies: f32, or int8 weights widened to f32 as they are
 /// read, so that they stay a quarter of the size in memory.
 pub(crate) trait TapValue: Copy + Into<f32> {
-    /// The [`BLOCK`] values at the start of `values` as f32 lanes of four.
+    /// The first `4 × LANES` values of `values` as f32 lanes of four.
     ///
     /// # Safety
-    /// `values` must hold at least [`BLOCK`] values.
+    /// `values` must hold at least `4 × LANES` values.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    unsafe fn load_block(values: &[Self]) -> [std::arch::wasm32::v128; BLOCK / 4];
+    unsafe fn load_lanes<const LANES: usize>(values: &[Self]) -> [std::arch::wasm32::v128; LANES];
 }
 
 impl TapValue for f32 {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    unsafe fn load_block(values: &[f32]) -> [std::arch::wasm32::v128; BLOCK / 4] {
+    unsafe fn load_lanes<const LANES: usize>(values: &[f32]) -> [std::arch::wasm32::v128; LANES] {
         use std::arch::wasm32::{v128, v128_load};
-        // SAFETY: the caller gives BLOCK floats, so each lane of four reads within them; v128
-        // loads need no alignment.
+        // SAFETY: the caller gives 4 × LANES floats, so each lane of four reads within them;
+        // v128 loads need no alignment.
         std::array::from_fn(|lane| unsafe {
             v128_load(values.as_ptr().add(4 * lane).cast::<v128>())
         })
@@ -63,24 +63,33 @@ impl TapValue for f32 {
 
 impl TapValue for i8 {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    unsafe fn load_block(values: &[i8]) -> [std::arch::wasm32::v128; BLOCK / 4] {
+    unsafe fn load_lanes<const LANES: usize>(values: &[i8]) -> [std::arch::wasm32::v128; LANES] {
         use std::arch::wasm32::{
             f32x4_convert_i32x4, f32x4_splat, i16x8_extend_high_i8x16, i16x8_extend_low_i8x16,
-            i32x4_extend_high_i16x8, i32x4_extend_low_i16x8, v128, v128_load,
+            i32x4_extend_high_i16x8, i32x4_extend_low_i16x8, v128, v128_load, v128_load32_zero,
         };
-        let mut lanes = [f32x4_splat(0.0); BLOCK / 4];
-        for half in 0..BLOCK / 16 {
-            // SAFETY: the caller gives BLOCK bytes, two loads of sixteen.
-            let bytes = unsafe { v128_load(values.as_ptr().add(16 * half).cast::<v128>()) };
+        let mut lanes = [f32x4_splat(0.0); LANES];
+        let mut lane = 0;
+        // Sixteen bytes widened at a time, then four for the lanes left.
+        while lane + 4 <= LANES {
+            // SAFETY: the caller gives 4 × LANES bytes; these sixteen are within them.
+            let bytes = unsafe { v128_load(values.as_ptr().add(4 * lane).cast::<v128>()) };
             let shorts = [
                 i16x8_extend_low_i8x16(bytes),
                 i16x8_extend_high_i8x16(bytes),
             ];
-            for (quarter, shorts) in shorts.into_iter().enumerate() {
-                let lane = 4 * half + 2 * quarter;
-                lanes[lane] = f32x4_convert_i32x4(i32x4_extend_low_i16x8(shorts));
-                lanes[lane + 1] = f32x4_convert_i32x4(i32x4_extend_high_i16x8(shorts));
+            for (half, shorts) in shorts.into_iter().enumerate() {
+                lanes[lane + 2 * half] = f32x4_convert_i32x4(i32x4_extend_low_i16x8(shorts));
+                lanes[lane + 2 * half + 1] = f32x4_convert_i32x4(i32x4_extend_high_i16x8(shorts));
             }
+            lane += 4;
+        }
+        while lane < LANES {
+            // SAFETY: the caller gives 4 × LANES bytes; these four are within them.
+            let bytes = unsafe { v128_load32_zero(values.as_ptr().add(4 * lane).cast::<u32>()) };
+            let shorts = i16x8_extend_low_i8x16(bytes);
+            lanes[lane] = f32x4_convert_i32x4(i32x4_extend_low_i16x8(shorts));
+            lane += 1;
         }
         lanes
     }
@@ -102,37 +111,60 @@ pub(crate) fn add_taps<'a, T: TapValue + 'a>(
     }
 }
 
-/// [`add_taps`] [`BLOCK`] outputs at a time with wasm SIMD, their sums held in registers across
-/// all the taps and stored once; returns how many outputs it wrote. Each lane adds the taps in
-/// the same order as the scalar loop, so both give the same values.
+/// [`add_taps`] with wasm SIMD, [`BLOCK`] outputs at a time and then 16, 8 and 4 for what is
+/// left; returns how many outputs it wrote (all but the last three at most).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn add_taps_simd128<'a, T: TapValue + 'a>(
     taps: impl Iterator<Item = Tap<'a, T>> + Clone,
     out: &mut [f32],
 ) -> usize {
+    let mut done = 0;
+    while out.len() - done >= BLOCK {
+        add_lanes::<T, { BLOCK / 4 }>(taps.clone(), out, done);
+        done += BLOCK;
+    }
+    if out.len() - done >= 16 {
+        add_lanes::<T, 4>(taps.clone(), out, done);
+        done += 16;
+    }
+    if out.len() - done >= 8 {
+        add_lanes::<T, 2>(taps.clone(), out, done);
+        done += 8;
+    }
+    if out.len() - done >= 4 {
+        add_lanes::<T, 1>(taps, out, done);
+        done += 4;
+    }
+    done
+}
+
+/// [`add_taps`] for the `4 × LANES` outputs from `start`, their sums held in registers across all
+/// the taps and stored once. Each lane adds the taps in the same order as the scalar loop, so
+/// both give the same values.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn add_lanes<'a, T: TapValue + 'a, const LANES: usize>(
+    taps: impl Iterator<Item = Tap<'a, T>>,
+    out: &mut [f32],
+    start: usize,
+) {
     use std::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
-    let blocks = out.len() / BLOCK;
-    for block in 0..blocks {
-        let start = BLOCK * block;
-        let out = &mut out[start..][..BLOCK];
-        // SAFETY: `out` holds BLOCK floats, so each lane of four reads within it; v128 loads
-        // need no alignment.
-        let mut sums: [v128; BLOCK / 4] =
-            std::array::from_fn(|lane| unsafe { v128_load(out.as_ptr().add(4 * lane).cast()) });
-        for tap in taps.clone() {
-            let weight = f32x4_splat(tap.weight);
-            // SAFETY: the slice holds BLOCK values.
-            let values = unsafe { T::load_block(&tap.values[start..][..BLOCK]) };
-            for (sum, four) in sums.iter_mut().zip(values) {
-                *sum = f32x4_add(*sum, f32x4_mul(weight, four));
-            }
-        }
-        for (lane, sum) in sums.into_iter().enumerate() {
-            // SAFETY: `out` holds BLOCK floats, so each lane of four writes within it.
-            unsafe { v128_store(out.as_mut_ptr().add(4 * lane).cast::<v128>(), sum) };
+    let out = &mut out[start..][..4 * LANES];
+    // SAFETY: `out` holds 4 × LANES floats, so each lane of four reads within it; v128 loads
+    // need no alignment.
+    let mut sums: [v128; LANES] =
+        std::array::from_fn(|lane| unsafe { v128_load(out.as_ptr().add(4 * lane).cast()) });
+    for tap in taps {
+        let weight = f32x4_splat(tap.weight);
+        // SAFETY: the slice holds 4 × LANES values.
+        let values = unsafe { T::load_lanes::<LANES>(&tap.values[start..][..4 * LANES]) };
+        for (sum, four) in sums.iter_mut().zip(values) {
+            *sum = f32x4_add(*sum, f32x4_mul(weight, four));
         }
     }
-    BLOCK * blocks
+    for (lane, sum) in sums.into_iter().enumerate() {
+        // SAFETY: `out` holds 4 × LANES floats, so each lane of four writes within it.
+        unsafe { v128_store(out.as_mut_ptr().add(4 * lane).cast::<v128>(), sum) };
+    }
 }
 
 /// Outputs [`add_taps`] computes together with SIMD: eight f32x4 sums, half the registers. Also
