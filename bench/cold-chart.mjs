@@ -1,7 +1,8 @@
 // The demo's cold starts as a picture: every sample of each build on one time axis, its median,
 // and the cold-start bar, so that the margin (or the miss) shows at a glance. bench/browser --svg.
 
-const BAR_MS = 300;
+/** The cold-start bar (issue #17), which bench/browser judges its median by. */
+export const BAR_MS = 250;
 const WIDTH = 720;
 const RIGHT = 20;
 const ROW = 56;

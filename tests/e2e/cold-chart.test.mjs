@@ -13,7 +13,7 @@ test('the cold-start chart draws every sample, each median and the bar', () => {
   assert.equal(svg.match(/<circle /g).length, 7);
   assert.match(svg, />median 200</);
   assert.match(svg, />median 255</);
-  assert.match(svg, />bar 300 ms</);
+  assert.match(svg, />bar 250 ms</);
   // Labels are escaped, and the axis reaches past the slowest sample (420 ms).
   assert.match(svg, /dist-before &lt;&amp;&gt;\//);
   assert.match(svg, />450<\/text>/);
