@@ -14,6 +14,9 @@ import { FIREFOX_PATH, launchFirefox } from './firefox.mjs';
 import { NETWORK_PROFILES, floorOf } from './phone.mjs';
 import { payloadSizes } from './sizes.mjs';
 
+/** Each model's latency bar (issue #17): ours at most this share of the faster ORT set-up. */
+const LATENCY_BARS = { dense: 0.8, conv: 0.85 };
+
 const HELP = `Usage: node bench/browser.mjs [options]   (or bench/browser, which also sets up and builds)
 
 Serves the repo on 127.0.0.1 and, in headless Chromium (/usr/bin/chromium) under Playwright,
@@ -320,9 +323,6 @@ async function measureEngines(call) {
   }
   return measured;
 }
-
-/** Each model's latency bar (issue #17): ours at most this share of the faster ORT set-up. */
-const LATENCY_BARS = { dense: 0.8, conv: 0.85 };
 
 /**
  * The table's rows for `measured` (from measureEngines): each ORT column with the ratio ours/that
