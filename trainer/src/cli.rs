@@ -137,6 +137,10 @@ pub struct TrainArgs {
     /// validation loss of these epochs is that of the quantized weights.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub qat_epochs: usize,
+    /// The learning rate of the --qat-epochs [default: a tenth of --lr's], so that the weights
+    /// settle between rounding steps rather than jump across them.
+    #[arg(long, value_name = "RATE")]
+    pub qat_lr: Option<f32>,
 }
 
 /// The optimizers `--optimizer` offers.

@@ -36,12 +36,14 @@ pub struct Recipe {
 /// Quantization-aware fine-tuning: epochs whose forward passes see the weights as `format` stores
 /// them (quantized, then restored to f32), and whose gradients update the f32 weights as if the
 /// rounding were not there (the straight-through estimate).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Qat {
     /// The format the exported file stores the weights in.
     pub format: WeightFormat,
     /// How many epochs.
     pub epochs: usize,
+    /// The optimizer's learning rate in those epochs.
+    pub learning_rate: f32,
 }
 
 impl Recipe {
@@ -104,15 +106,33 @@ impl Recipe {
     }
 
     /// The recipe with `epochs` of quantization-aware fine-tuning for `format` after its own
-    /// epochs (none for 0). Errors for f32, which has no rounding to fine-tune for.
-    pub fn with_qat(mut self, epochs: usize, format: WeightFormat) -> Result<Recipe> {
+    /// epochs (none for 0), at `learning_rate` [default: a tenth of the recipe's, so that the
+    /// weights settle between rounding steps rather than jump across them]. Errors for f32,
+    /// which has no rounding to fine-tune for.
+    pub fn with_qat(
+        mut self,
+        epochs: usize,
+        format: WeightFormat,
+        learning_rate: Option<f32>,
+    ) -> Result<Recipe> {
         if epochs == 0 {
             return Ok(self);
+        }
+        // A tenth, to 6 significant digits: 0.0001 rather than the f32 quotient 0.000100000005,
+        // so that the card says the rate as one would type it.
+        let tenth = format!("{:.5e}", f64::from(self.learning_rate) / 10.0);
+        let learning_rate = learning_rate.unwrap_or_else(|| tenth.parse().expect("a number"));
+        if !(learning_rate.is_finite() && learning_rate > 0.0) {
+            bail!("--qat-lr must be a positive number, got {learning_rate}");
         }
         if format == WeightFormat::F32 {
             bail!("--qat-epochs fine-tunes for quantized weights: give --weights int8 or int4 too");
         }
-        self.qat = Some(Qat { format, epochs });
+        self.qat = Some(Qat {
+            format,
+            epochs,
+            learning_rate,
+        });
         Ok(self)
     }
 
@@ -172,9 +192,10 @@ impl Recipe {
         }
         if let Some(qat) = self.qat {
             changes.push(format!(
-                "then {} epochs of quantization-aware fine-tuning for {} weights",
+                "then {} epochs of quantization-aware fine-tuning for {} weights at learning rate {}",
                 qat.epochs,
-                qat.format.name()
+                qat.format.name(),
+                qat.learning_rate
             ));
         }
         if changes.is_empty() {
@@ -226,14 +247,29 @@ mod tests {
     #[test]
     fn fine_tuning_adds_epochs_and_says_so() {
         let dense = Recipe::seed(ModelKind::Dense, 66, 0);
-        let tuned = dense.clone().with_qat(5, WeightFormat::Int4).unwrap();
+        let tuned = dense.clone().with_qat(5, WeightFormat::Int4, None).unwrap();
         assert_eq!((tuned.total_epochs(), tuned.steps(9003)), (71, 71 * 9));
         assert_eq!(
             tuned.differences_from_seed(9003),
-            "seed, except: then 5 epochs of quantization-aware fine-tuning for int4 weights"
+            "seed, except: then 5 epochs of quantization-aware fine-tuning for int4 weights at \
+             learning rate 0.0001"
         );
-        assert_eq!(dense.clone().with_qat(0, WeightFormat::F32).unwrap(), dense);
-        let error = dense.with_qat(5, WeightFormat::F32).unwrap_err();
+        let faster = dense
+            .clone()
+            .with_qat(5, WeightFormat::Int8, Some(0.01))
+            .unwrap();
+        assert_eq!(faster.qat.unwrap().learning_rate, 0.01);
+        assert_eq!(
+            dense.clone().with_qat(0, WeightFormat::F32, None).unwrap(),
+            dense
+        );
+        assert!(
+            dense
+                .clone()
+                .with_qat(5, WeightFormat::Int4, Some(-1.0))
+                .is_err()
+        );
+        let error = dense.with_qat(5, WeightFormat::F32, None).unwrap_err();
         assert!(
             error.to_string().contains("--weights int8 or int4"),
             "{error}"

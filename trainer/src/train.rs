@@ -91,10 +91,13 @@ pub fn train(
         let cpu_started = process_cpu_seconds();
         let bar = progress_bar(options.verbose, steps, epoch, options.epochs);
         rng.shuffle(&mut order);
-        let quantized = options
+        let qat = options
             .qat
-            .filter(|qat| epoch + qat.epochs > options.epochs)
-            .map(|qat| qat.format);
+            .filter(|qat| epoch + qat.epochs > options.epochs);
+        if let Some(qat) = qat {
+            optimizer.set_learning_rate(qat.learning_rate);
+        }
+        let quantized = qat.map(|qat| qat.format);
         let mut loss_sum = 0.0;
         for (step, indices) in order.chunks(options.batch).enumerate() {
             let targets = gather_rows(train_set, indices);

@@ -77,7 +77,7 @@ impl std::str::FromStr for WeightFormat {
 /// scale per group of weights, a group being an output channel or a block along the input axis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quantized {
-    /// One integer per weight, in the tensor's row-major order: in −127..=127, or −7..=7 in 4 bits.
+    /// One integer per weight, in the tensor's row-major order: in −127..=127, or −8..=7 in 4 bits.
     pub values: Vec<i8>,
     /// Whether `values` are stored in 4 bits (INT4) rather than 8.
     pub four_bits: bool,
@@ -143,8 +143,9 @@ impl Quantized {
 /// Gemm weights `[in, out]` and rank-4 ones Conv weights `[out, in, kh, kw]`; every other rank
 /// (biases) stays f32. int8 keeps a scale per output channel (axis 1 and 0); int4 a scale per
 /// block along the input axis (axis 0 and 1), the input channels of one output channel at one
-/// kernel position for a convolution. Each group's largest |w| maps to the largest integer, 127
-/// or 7; an all-zero group gets scale 1, so that dequantizing never divides by zero.
+/// kernel position for a convolution. An int8 channel's largest |w| maps to 127; a 4-bit block's
+/// scale is the one of [`closest_scales`]'s candidates that loses the least. An all-zero group
+/// gets scale 1, so that dequantizing never divides by zero.
 pub fn quantize(format: WeightFormat, dims: &[usize], values: &[f32]) -> Option<Quantized> {
     assert_eq!(
         dims.iter().product::<usize>(),
@@ -156,7 +157,7 @@ pub fn quantize(format: WeightFormat, dims: &[usize], values: &[f32]) -> Option<
         4 => (0, 1),
         _ => return None,
     };
-    let (axis, block_size, largest) = match format {
+    let (axis, block_size, highest) = match format {
         WeightFormat::F32 => return None,
         WeightFormat::Int4 if dims[input_axis] >= INT4_BLOCK => (input_axis, INT4_BLOCK, 7.0),
         WeightFormat::Int8 | WeightFormat::Int4 => (output_axis, 0, 127.0),
@@ -181,15 +182,50 @@ pub fn quantize(format: WeightFormat, dims: &[usize], values: &[f32]) -> Option<
     for (v, &group) in values.iter().zip(&groups) {
         quantized.scales[group] = quantized.scales[group].max(v.abs());
     }
-    for scale in &mut quantized.scales {
-        *scale = if *scale > 0.0 { *scale / largest } else { 1.0 };
-    }
+    let lowest = if quantized.four_bits {
+        quantized.scales = closest_scales(values, &groups, &quantized.scales);
+        -8.0
+    } else {
+        for scale in &mut quantized.scales {
+            *scale = if *scale > 0.0 { *scale / 127.0 } else { 1.0 };
+        }
+        -127.0
+    };
     for ((q, v), &group) in quantized.values.iter_mut().zip(values).zip(&groups) {
-        *q = (v / quantized.scales[group])
-            .round()
-            .clamp(-largest, largest) as i8;
+        *q = (v / quantized.scales[group]).round().clamp(lowest, highest) as i8;
     }
     Some(quantized)
+}
+
+/// Divisors of a 4-bit group's largest |w| tried as its scale: 7, where nothing is clipped, up
+/// to 9.5 in steps of a quarter, finer steps that clip the few largest weights to 7 (or −8).
+const INT4_DIVISORS: [f32; 11] = [7.0, 7.25, 7.5, 7.75, 8.0, 8.25, 8.5, 8.75, 9.0, 9.25, 9.5];
+
+/// For 4 bits, where the step is coarse: each group's scale among its largest |w| (`largest`)
+/// divided by each of [`INT4_DIVISORS`], the one whose rounding to −8..=7 loses the least
+/// (the sum of squared errors; the first on a tie). `groups` gives each value's group.
+fn closest_scales(values: &[f32], groups: &[usize], largest: &[f32]) -> Vec<f32> {
+    let mut best: Vec<(f32, f32)> = largest
+        .iter()
+        .map(|&m| (if m > 0.0 { m / 7.0 } else { 1.0 }, f32::INFINITY))
+        .collect();
+    let mut errors = vec![0f32; largest.len()];
+    for divisor in INT4_DIVISORS {
+        errors.fill(0.0);
+        for (&v, &group) in values.iter().zip(groups) {
+            let scale = largest[group] / divisor;
+            if scale > 0.0 {
+                let restored = (v / scale).round().clamp(-8.0, 7.0) * scale;
+                errors[group] += (v - restored) * (v - restored);
+            }
+        }
+        for ((best, &error), &m) in best.iter_mut().zip(&errors).zip(largest) {
+            if m > 0.0 && error < best.1 {
+                *best = (m / divisor, error);
+            }
+        }
+    }
+    best.into_iter().map(|(scale, _)| scale).collect()
 }
 
 /// The values a file in `format` restores for the tensor of `dims`: the weights themselves if
@@ -420,20 +456,24 @@ mod tests {
         let groups: Vec<usize> = q.groups().collect();
         assert_eq!((groups[0], groups[1], groups[64], groups[65]), (0, 1, 2, 3));
         assert_eq!((groups[127], groups[128], groups[139]), (3, 4, 5));
-        for (i, ((v, r), &q_value)) in values.iter().zip(&restored).zip(&q.values).enumerate() {
-            let scale = q.scales[groups[i]];
-            assert!((v - r).abs() <= scale / 2.0 + 1e-7, "weight {i}: {v} → {r}");
-            assert!((-7..=7).contains(&q_value));
+        // Each block's scale loses no more than its largest |w| over 7, which clips nothing.
+        let mut largest = [0f32; 6];
+        for (v, &group) in values.iter().zip(&groups) {
+            largest[group] = largest[group].max(v.abs());
         }
-        // Each block's largest |w| is ±7 steps of its scale.
-        for group in 0..6 {
-            let largest = q.values.iter().zip(&groups).filter(|(_, g)| **g == group);
-            assert_eq!(
-                largest.map(|(v, _)| v.abs()).max(),
-                Some(7),
-                "block {group}"
-            );
+        let mut errors = [(0f32, 0f32); 6];
+        for ((v, r), &group) in values.iter().zip(&restored).zip(&groups) {
+            let plain_scale = largest[group] / 7.0;
+            let plain = (v / plain_scale).round() * plain_scale;
+            errors[group].0 += (v - r) * (v - r);
+            errors[group].1 += (v - plain) * (v - plain);
+            assert!((v - r).abs() <= 0.3 * largest[group], "{v} → {r}");
         }
+        for (group, (searched, plain)) in errors.iter().enumerate() {
+            assert!(searched <= plain, "block {group}: {searched} > {plain}");
+        }
+        assert!(errors.iter().map(|e| e.0).sum::<f32>() < errors.iter().map(|e| e.1).sum());
+        assert!(q.values.iter().all(|v| (-8..=7).contains(v)));
         assert!(q.scales[4] > 5.0 * q.scales[0], "{:?}", q.scales);
         // Two values a byte, the first in the low nibble.
         let raw = q.raw_data();
@@ -442,10 +482,20 @@ mod tests {
             raw[0],
             (q.values[0] as u8 & 0x0f) | (q.values[1] as u8) << 4
         );
-        // An odd count leaves the last high nibble 0.
-        let odd = quantize(WeightFormat::Int4, &[33, 1], &[-1.0; 33]).unwrap();
+        // −1 and 0.5 are exact as −8 and 4 steps of 1/8, which a scale of 1/7 cannot give.
+        let halves: Vec<f32> = (0..33)
+            .map(|i| if i % 2 == 0 { -1.0 } else { 0.5 })
+            .collect();
+        let odd = quantize(WeightFormat::Int4, &[33, 1], &halves).unwrap();
+        assert_eq!(
+            (odd.scale_dims.as_slice(), odd.scales[0]),
+            (&[2, 1][..], 0.125)
+        );
+        assert_eq!(odd.dequantized(), halves);
+        // −8 and 4 are 0x48 low nibble first. An odd count leaves the last high nibble 0: the
+        // 33rd value, −1 alone in its block, is −7 steps of 1/7 (0b1001).
         assert_eq!(odd.raw_data().len(), 17);
-        assert_eq!(odd.raw_data()[16], 0x09, "−7 is 0b1001");
+        assert_eq!((odd.raw_data()[0], odd.raw_data()[16]), (0x48, 0x09));
     }
 
     #[test]

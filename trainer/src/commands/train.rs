@@ -35,7 +35,7 @@ const VAL_NOISE_STREAM: u64 = u64::MAX;
 pub fn run(args: &TrainArgs) -> Result<()> {
     let recipe = Recipe::seed(args.model, args.epochs, args.seed)
         .with_overrides(args.batch, args.optimizer, args.lr, args.noise.clone())?
-        .with_qat(args.qat_epochs, args.weights)?;
+        .with_qat(args.qat_epochs, args.weights, args.qat_lr)?;
     let dataset = args.source.load()?;
     ensure_mnist_sized(&dataset)?;
     let train_x = dataset.train.images.as_array();
@@ -56,9 +56,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             .as_ref()
             .map_or(String::new(), |n| format!(", noise {n}")),
         recipe.qat.map_or(String::new(), |qat| format!(
-            ", the last {} on {} weights",
+            ", the last {} on {} weights at lr {}",
             qat.epochs,
-            qat.format.name()
+            qat.format.name(),
+            qat.learning_rate
         )),
     );
     let val_inputs = validation_inputs(&recipe, val_x)?;
@@ -239,6 +240,9 @@ pub fn fit(
             noisy_copy(noise, clean.view(), seed).expect("training images are whole 28×28 images")
         }
     };
+    // Described before training: fine-tuning may change the learning rate, which the recipe
+    // records apart.
+    let described = optimizer.describe();
     let history = train(
         &mut model,
         loss.as_ref(),
@@ -251,7 +255,7 @@ pub fn fit(
     Ok(Fitted {
         model,
         history,
-        optimizer: optimizer.describe(),
+        optimizer: described,
     })
 }
 

@@ -38,6 +38,10 @@ impl Optimizer for Adadelta {
         self.learning_rate
     }
 
+    fn set_learning_rate(&mut self, rate: f32) {
+        self.learning_rate = rate;
+    }
+
     fn step(&mut self, params: Vec<Param<'_>>) {
         if self.accumulators.is_empty() {
             self.accumulators = params

@@ -46,6 +46,10 @@ impl Optimizer for Adam {
         self.learning_rate
     }
 
+    fn set_learning_rate(&mut self, rate: f32) {
+        self.learning_rate = rate;
+    }
+
     fn step(&mut self, params: Vec<Param<'_>>) {
         if self.moments.is_empty() {
             self.moments = params

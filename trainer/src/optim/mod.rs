@@ -16,6 +16,9 @@ pub trait Optimizer {
     /// The learning rate.
     fn learning_rate(&self) -> f32;
 
+    /// Changes the learning rate for the steps to come, keeping the optimizer's state.
+    fn set_learning_rate(&mut self, rate: f32);
+
     /// One update of every parameter; `params` comes in the same order at every step.
     fn step(&mut self, params: Vec<Param<'_>>);
 }

@@ -23,5 +23,6 @@ pub fn train_args(model: ModelKind, data: &Path, out: &Path) -> TrainArgs {
         noise: None,
         weights: WeightFormat::F32,
         qat_epochs: 0,
+        qat_lr: None,
     }
 }
