@@ -7,7 +7,6 @@ pub mod commands;
 pub mod cpu_time;
 pub mod data;
 pub mod denormals;
-pub mod fastexp;
 pub mod gemm;
 pub mod layers;
 pub mod loss;

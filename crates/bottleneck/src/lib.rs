@@ -1,10 +1,11 @@
 //! Code shared by the native trainer and the browser page, so both see exactly the same noise,
-//! preprocessing, metrics and model card.
+//! preprocessing, metrics, model card and eˣ.
 
 #![warn(missing_docs)]
 
 pub mod card;
 pub mod error;
+pub mod fastexp;
 pub mod metrics;
 pub mod noise;
 pub mod preprocess;

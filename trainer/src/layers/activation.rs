@@ -10,9 +10,9 @@
 //! These passes run on the calling thread: `Dense` hands each thread its own slice of the batch.
 
 use super::sigmoid;
-use crate::fastexp::exp;
 use crate::onnx::{GraphBuilder, attr_float};
 use crate::simd::wide;
+use bottleneck::fastexp::exp;
 
 /// What follows a `Dense` layer's affine map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

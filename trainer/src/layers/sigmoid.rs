@@ -1,8 +1,8 @@
 //! Logistic sigmoid: y = 1 / (1 + e⁻ˣ).
 
 use super::Layer;
-use crate::fastexp::exp;
 use crate::onnx::GraphBuilder;
+use bottleneck::fastexp::exp;
 use ndarray::{Array2, Zip};
 
 /// Sigmoid activation, the output layer of both autoencoders.
