@@ -109,7 +109,6 @@ fn the_denoiser_runs_the_pages_own_ops() {
     );
 }
 
-
 /// Each of the dense model's six layers must run as the page's MatVec, not as tract's
 /// matrix product, which loads slower on a cold page.
 #[test]
