@@ -156,3 +156,89 @@ fn int4_training_with_fine_tuning_exports_standard_blocked_files() {
         4
     );
 }
+
+/// An int4 file damaged in each way the runtime checks: refused with a message that names the
+/// problem, never a panic (the page loads users' files).
+#[test]
+fn damaged_int4_files_are_errors_not_panics() {
+    let model = trainer::model::Model::new(ModelKind::Dense, 1);
+    let good = model.to_onnx(trainer::model::Part::Encoder, WeightFormat::Int4);
+    assert!(bottleneck_runtime::Model::load(&good.encode_to_vec(), 1).is_ok());
+    let first_int4 = |proto: &mut ModelProto| -> (usize, usize) {
+        let graph = proto.graph.as_mut().unwrap();
+        let node = graph
+            .node
+            .iter()
+            .position(|n| n.op_type == "DequantizeLinear")
+            .unwrap();
+        let values = graph
+            .initializer
+            .iter()
+            .position(|t| t.name == graph.node[node].input[0])
+            .unwrap();
+        assert_eq!(graph.initializer[values].data_type, DataType::Int4 as i32);
+        (node, values)
+    };
+    type Damage = fn(&mut ModelProto, usize, usize);
+    let damages: [(&str, Damage, &str); 5] = [
+        (
+            "a byte short",
+            |proto, _, values| {
+                proto.graph.as_mut().unwrap().initializer[values]
+                    .raw_data
+                    .pop();
+            },
+            "take 200704 bytes, but the file holds 200703",
+        ),
+        (
+            "another block size",
+            |proto, node, _| {
+                let attributes = &mut proto.graph.as_mut().unwrap().node[node].attribute;
+                attributes
+                    .iter_mut()
+                    .find(|a| a.name == "block_size")
+                    .unwrap()
+                    .i = 16;
+            },
+            "need a scale of shape [49, 512]",
+        ),
+        (
+            "a negative block size",
+            |proto, node, _| {
+                let attributes = &mut proto.graph.as_mut().unwrap().node[node].attribute;
+                attributes
+                    .iter_mut()
+                    .find(|a| a.name == "block_size")
+                    .unwrap()
+                    .i = -32;
+            },
+            "must be positive",
+        ),
+        (
+            "the blocks along the other axis",
+            |proto, node, _| {
+                let attributes = &mut proto.graph.as_mut().unwrap().node[node].attribute;
+                attributes.iter_mut().find(|a| a.name == "axis").unwrap().i = 1;
+            },
+            "need a scale of shape [784, 16]",
+        ),
+        (
+            "an axis out of range",
+            |proto, node, _| {
+                let attributes = &mut proto.graph.as_mut().unwrap().node[node].attribute;
+                attributes.iter_mut().find(|a| a.name == "axis").unwrap().i = 2;
+            },
+            "out of range",
+        ),
+    ];
+    for (what, damage, expected) in damages {
+        let mut proto = good.clone();
+        let (node, values) = first_int4(&mut proto);
+        damage(&mut proto, node, values);
+        let error = match bottleneck_runtime::Model::load(&proto.encode_to_vec(), 1) {
+            Ok(_) => panic!("{what}: the damaged file loaded"),
+            Err(error) => error.to_string(),
+        };
+        assert!(error.contains(expected), "{what}: {error}");
+    }
+}
