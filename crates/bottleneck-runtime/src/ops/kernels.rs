@@ -170,3 +170,18 @@ fn add_lanes<'a, T: TapValue + 'a, const LANES: usize>(
 /// Outputs [`add_taps`] computes together with SIMD: eight f32x4 sums, half the registers. Also
 /// the width of the blocks [`MatVec`](mat_vec) stores its weights in.
 pub(crate) const BLOCK: usize = 32;
+
+/// For the ops' tests: `op` run out of a plan on one f32 tensor of `shape` holding `values`, and
+/// its output's shape and values.
+#[cfg(test)]
+pub(crate) fn run_on(op: &impl EvalOp, shape: &[usize], values: &[f32]) -> (Vec<usize>, Vec<f32>) {
+    let input = Tensor::from_shape(shape, values).unwrap();
+    let output = op
+        .eval(&EvalContext::out_of_plan(), tvec!(input.into_tvalue()))
+        .unwrap();
+    let plain = output[0].try_as_plain_ram().unwrap();
+    (
+        output[0].shape().to_vec(),
+        plain.as_slice::<f32>().unwrap().to_vec(),
+    )
+}

@@ -199,6 +199,7 @@ impl TypedOp for MatVec {
 
 #[cfg(test)]
 mod tests {
+    use super::super::kernels::run_on;
     use super::*;
 
     #[test]
@@ -212,17 +213,8 @@ mod tests {
         let weights = Tensor::from_shape(&[k, n], &w).unwrap();
         let bias = Tensor::from_shape(&[1, n], &b).unwrap().into_arc_tensor();
         let op = MatVec::for_weights(&weights, Some(&bias)).unwrap();
-        let input = Tensor::from_shape(&[m, k], &x).unwrap();
-        let output = op
-            .eval(&EvalContext::out_of_plan(), tvec!(input.into_tvalue()))
-            .unwrap();
-        assert_eq!(output[0].shape(), &[m, n]);
-        let output = output[0]
-            .try_as_plain_ram()
-            .unwrap()
-            .as_slice::<f32>()
-            .unwrap()
-            .to_vec();
+        let (shape, output) = run_on(&op, &[m, k], &x);
+        assert_eq!(shape, [m, n]);
         for (row, col) in (0..m).flat_map(|row| (0..n).map(move |col| (row, col))) {
             let expected = b[col] + (0..k).map(|i| x[row * k + i] * w[i * n + col]).sum::<f32>();
             assert!(
@@ -246,19 +238,8 @@ mod tests {
         assert!(int8.column_scales.is_some(), "the weights stay int8");
         let widened = dequantize.widened().unwrap();
         let f32_op = MatVec::for_weights(&widened, Some(&bias)).unwrap();
-        let run = |op: &MatVec| {
-            let input = Tensor::from_shape(&[m, k], &x).unwrap();
-            let output = op
-                .eval(&EvalContext::out_of_plan(), tvec!(input.into_tvalue()))
-                .unwrap();
-            output[0]
-                .try_as_plain_ram()
-                .unwrap()
-                .as_slice::<f32>()
-                .unwrap()
-                .to_vec()
-        };
-        let (from_int8, from_f32) = (run(&int8), run(&f32_op));
+        let (_, from_int8) = run_on(&int8, &[m, k], &x);
+        let (_, from_f32) = run_on(&f32_op, &[m, k], &x);
         for (index, (a, b)) in from_int8.iter().zip(&from_f32).enumerate() {
             assert!((a - b).abs() < 1e-5, "output {index}: {a} vs {b}");
         }
