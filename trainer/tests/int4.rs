@@ -157,6 +157,12 @@ fn int4_training_with_fine_tuning_exports_standard_blocked_files() {
     );
 }
 
+/// Sets the integer attribute `name` of the graph's node `node`.
+fn set_attribute(proto: &mut ModelProto, node: usize, name: &str, value: i64) {
+    let attributes = &mut proto.graph.as_mut().unwrap().node[node].attribute;
+    attributes.iter_mut().find(|a| a.name == name).unwrap().i = value;
+}
+
 /// An int4 file damaged in each way the runtime checks: refused with a message that names the
 /// problem, never a panic (the page loads users' files).
 #[test]
@@ -192,42 +198,22 @@ fn damaged_int4_files_are_errors_not_panics() {
         ),
         (
             "another block size",
-            |proto, node, _| {
-                let attributes = &mut proto.graph.as_mut().unwrap().node[node].attribute;
-                attributes
-                    .iter_mut()
-                    .find(|a| a.name == "block_size")
-                    .unwrap()
-                    .i = 16;
-            },
+            |proto, node, _| set_attribute(proto, node, "block_size", 16),
             "need a scale of shape [49, 512]",
         ),
         (
             "a negative block size",
-            |proto, node, _| {
-                let attributes = &mut proto.graph.as_mut().unwrap().node[node].attribute;
-                attributes
-                    .iter_mut()
-                    .find(|a| a.name == "block_size")
-                    .unwrap()
-                    .i = -32;
-            },
+            |proto, node, _| set_attribute(proto, node, "block_size", -32),
             "must be positive",
         ),
         (
             "the blocks along the other axis",
-            |proto, node, _| {
-                let attributes = &mut proto.graph.as_mut().unwrap().node[node].attribute;
-                attributes.iter_mut().find(|a| a.name == "axis").unwrap().i = 1;
-            },
+            |proto, node, _| set_attribute(proto, node, "axis", 1),
             "need a scale of shape [784, 16]",
         ),
         (
             "an axis out of range",
-            |proto, node, _| {
-                let attributes = &mut proto.graph.as_mut().unwrap().node[node].attribute;
-                attributes.iter_mut().find(|a| a.name == "axis").unwrap().i = 2;
-            },
+            |proto, node, _| set_attribute(proto, node, "axis", 2),
             "out of range",
         ),
     ];

@@ -115,28 +115,28 @@ impl PaddedConv {
         } else {
             None
         };
-        if let Some((kernel, bias)) = &stored {
-            let one_channel = DirectConv::for_weights(kernel, bias.as_ref());
-            // With few input channels, transforming the tiles costs more than the products save.
-            let winograd = (kernel.shape().get(1) >= Some(&WINOGRAD_MIN_INPUTS))
-                .then(|| {
-                    WinogradConv::for_weights(
-                        kernel,
-                        bias.as_ref(),
-                        self.pad.before,
-                        self.pad.after,
-                    )
-                })
-                .flatten();
-            if let (None, Some(winograd)) = (&one_channel, winograd) {
-                return model.wire_node(name, winograd, &inputs[..1]);
-            }
-            inputs[0] = model.wire_node(format!("{name}.pad"), self.pad.clone(), &inputs[..1])?[0];
-            if let Some(direct) = one_channel {
-                return model.wire_node(name, direct, &inputs[..1]);
-            }
-        } else {
-            inputs[0] = model.wire_node(format!("{name}.pad"), self.pad.clone(), &inputs[..1])?[0];
+        let (direct, winograd) = match &stored {
+            Some((kernel, bias)) => (
+                DirectConv::for_weights(kernel, bias.as_ref()),
+                // With few input channels, transforming the tiles costs more than the products
+                // save.
+                (kernel.shape().get(1) >= Some(&WINOGRAD_MIN_INPUTS))
+                    .then(|| {
+                        let (before, after) = (self.pad.before, self.pad.after);
+                        WinogradConv::for_weights(kernel, bias.as_ref(), before, after)
+                    })
+                    .flatten(),
+            ),
+            None => (None, None),
+        };
+        if direct.is_none()
+            && let Some(winograd) = winograd
+        {
+            return model.wire_node(name, winograd, &inputs[..1]);
+        }
+        inputs[0] = model.wire_node(format!("{name}.pad"), self.pad.clone(), &inputs[..1])?[0];
+        if let Some(direct) = direct {
+            return model.wire_node(name, direct, &inputs[..1]);
         }
         let unpadded = self.conv.clone().padding(PaddingSpec::Valid);
         unpadded.wire(name, model, &inputs)
