@@ -1,5 +1,6 @@
 //! DequantizeLinear on weights: the trainer's int8 files store each weight matrix as int8 values,
-//! per-channel scales and zero points, widened by a DequantizeLinear node. Handed to tract as an
+//! per-channel scales and zero points, widened by a DequantizeLinear node; its int4 files store
+//! 4-bit values (read into int8) with a scale per block along the input axis (opset 21). Handed to tract as an
 //! operator, that node is evaluated several times while the model is optimized, with 1 M-value
 //! tensors compared along the way: in a cold page (wasm code not yet optimized by the browser)
 //! that was the largest part of loading the dense model. Here the node is the page's
@@ -32,30 +33,52 @@ pub fn dequantize_linear(node: &Node, model: &mut TypedModel) -> TractResult<TVe
     let scale = weight(1)?.context("DequantizeLinear without a scale")?;
     let block_size = attr.get_attr_opt::<i64>("block_size")?.unwrap_or(0);
     let axis = attr.get_attr_opt::<i64>("axis")?.unwrap_or(1);
-    if block_size != 0 {
-        let tensor = dequantized_blocks(&values, &scale, weight(2)?.as_deref(), axis, block_size)
-            .with_context(|| format!("DequantizeLinear {}", attr.name))?;
-        return Ok(tvec!(model.add_const(&node.name, tensor)?));
-    }
-    let op = Dequantize::new(values, &scale, weight(2)?.as_deref(), axis)
-        .with_context(|| format!("DequantizeLinear {}", attr.name))?;
+    let op = if block_size != 0 {
+        Dequantize::blocked(values, &scale, weight(2)?.as_deref(), axis, block_size)
+    } else {
+        Dequantize::new(values, &scale, weight(2)?.as_deref(), axis)
+    };
+    let op = op.with_context(|| format!("DequantizeLinear {}", attr.name))?;
     model.wire_node(&node.name, op, &[])
 }
 
 /// Stored integer weights and how to widen them: (values − zero point) · scale, with a scale
-/// and zero point per tensor or per index along one axis. An op without inputs whose output is
-/// the widened f32 tensor; the page's own ops that read weights take the stored values from it
-/// instead (see [`stored_int8_columns`](Dequantize::stored_int8_columns)).
+/// and zero point per tensor, per index along one axis, or per block along one axis. An op
+/// without inputs whose output is the widened f32 tensor; the page's own ops that read weights
+/// take the stored values from it instead (see
+/// [`stored_int8_blocks`](Dequantize::stored_int8_blocks)).
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub struct Dequantize {
     /// The stored values.
     values: Arc<Tensor>,
-    /// One scale per channel (or one for the tensor), f32.
-    scale: Arc<Tensor>,
-    /// One zero point per channel or one for all, f32.
-    zero_point: Arc<Tensor>,
-    /// Values that share a channel in a row: element i is in channel (i / inner) % channels.
-    inner: usize,
+    /// Their scales and zero points.
+    scales: Scales,
+}
+
+/// How [`Dequantize`]'s scales and zero points map onto its values.
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+enum Scales {
+    /// One scale and zero point per channel along an axis, or one for the tensor.
+    Channels {
+        /// One scale per channel (or one for the tensor), f32.
+        scale: Arc<Tensor>,
+        /// One zero point per channel or one for all, f32.
+        zero_point: Arc<Tensor>,
+        /// Values that share a channel in a row: element i is in channel (i / inner) % channels.
+        inner: usize,
+    },
+    /// ONNX's blocked form (opset 21): a scale and an optional zero point per block of `size`
+    /// values along `axis`, the last block possibly shorter.
+    Blocks {
+        /// f32, of the values' shape with `axis` cut into blocks.
+        scale: Arc<Tensor>,
+        /// f32, of the scale's shape.
+        zero_point: Option<Arc<Tensor>>,
+        /// The axis the blocks run along.
+        axis: usize,
+        /// Values per block.
+        size: usize,
+    },
 }
 
 impl Dequantize {
@@ -103,9 +126,11 @@ impl Dequantize {
         };
         Ok(Dequantize {
             values,
-            scale: tensor1(&scale).into_arc_tensor(),
-            zero_point: tensor1(&zero_point).into_arc_tensor(),
-            inner,
+            scales: Scales::Channels {
+                scale: tensor1(&scale).into_arc_tensor(),
+                zero_point: tensor1(&zero_point).into_arc_tensor(),
+                inner,
+            },
         })
     }
 
@@ -114,37 +139,89 @@ impl Dequantize {
         // Written in place: collecting into a Vec and then into a tensor would copy every weight
         // once more while the page waits for its first result.
         let mut floats = Tensor::zero::<f32>(self.values.shape())?;
-        widen_into(
-            floats.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
-            &self.values,
-            self.inner,
-            self.scale.try_as_plain_ram()?.as_slice::<f32>()?,
-            self.zero_point.try_as_plain_ram()?.as_slice::<f32>()?,
-        )?;
+        let mut plain = floats.try_as_plain_ram_mut()?;
+        let out = plain.as_slice_mut::<f32>()?;
+        match &self.scales {
+            Scales::Channels {
+                scale,
+                zero_point,
+                inner,
+            } => widen_into(
+                out,
+                &self.values,
+                *inner,
+                scale.try_as_plain_ram()?.as_slice::<f32>()?,
+                zero_point.try_as_plain_ram()?.as_slice::<f32>()?,
+            )?,
+            Scales::Blocks {
+                scale,
+                zero_point,
+                axis,
+                size,
+            } => widen_blocks_into(
+                out,
+                &self.values,
+                scale,
+                zero_point.as_deref(),
+                *axis,
+                *size,
+            )?,
+        }
         Ok(floats)
     }
 
-    /// For a `[K, N]` matrix of int8 values with zero points 0 and one scale per column (or one
-    /// for all): the stored values and the N column scales, so that `x·W` can be computed as
-    /// `(x·values) · scale` without widening W. `None` for any other form.
-    pub fn stored_int8_columns(&self) -> Option<(&Arc<Tensor>, Vec<f32>)> {
-        let &[_, n] = self.values.shape() else {
+    /// For a `[K, N]` matrix of int8 values without zero points, scaled per column (or all
+    /// alike) or per block of rows and column: the stored values, the rows R that share a scale
+    /// (K for a scale per column) and the scales, `[ceil(K / R), N]` row-major, so that `x·W` can
+    /// be summed on the stored values R rows at a time and each sum scaled. `None` for any other
+    /// form.
+    pub fn stored_int8_blocks(&self) -> Option<(&Arc<Tensor>, usize, Vec<f32>)> {
+        let &[k, n] = self.values.shape() else {
             return None;
         };
-        let zero_points = self.zero_point.try_as_plain_ram().ok()?;
-        let scale = self.scale.try_as_plain_ram().ok()?;
-        let scale = scale.as_slice::<f32>().ok()?;
-        let symmetric = zero_points
-            .as_slice::<f32>()
-            .ok()?
-            .iter()
-            .all(|&z| z == 0.0);
-        let per_column = scale.len() == 1 || (scale.len() == n && self.inner == 1);
-        let int8 = self.values.datum_type() == i8::datum_type();
-        (int8 && symmetric && per_column && n > 0).then(|| {
-            let scales = (0..n).map(|column| scale[column % scale.len()]).collect();
-            (&self.values, scales)
-        })
+        if self.values.datum_type() != i8::datum_type() || k == 0 || n == 0 {
+            return None;
+        }
+        let floats = |tensor: &Tensor| -> Option<Vec<f32>> {
+            Some(
+                tensor
+                    .try_as_plain_ram()
+                    .ok()?
+                    .as_slice::<f32>()
+                    .ok()?
+                    .to_vec(),
+            )
+        };
+        match &self.scales {
+            Scales::Channels {
+                scale,
+                zero_point,
+                inner,
+            } => {
+                let scale = floats(scale)?;
+                let symmetric = floats(zero_point)?.iter().all(|&z| z == 0.0);
+                let per_column = scale.len() == 1 || (scale.len() == n && *inner == 1);
+                (symmetric && per_column).then(|| {
+                    let scales = (0..n).map(|column| scale[column % scale.len()]).collect();
+                    (&self.values, k, scales)
+                })
+            }
+            Scales::Blocks {
+                scale,
+                zero_point,
+                axis: 0,
+                size,
+            } => {
+                let symmetric = match zero_point {
+                    Some(zero_point) => floats(zero_point)?.iter().all(|&z| z == 0.0),
+                    None => true,
+                };
+                symmetric
+                    .then(|| Some((&self.values, *size, floats(scale)?)))
+                    .flatten()
+            }
+            Scales::Blocks { .. } => None,
+        }
     }
 }
 
@@ -218,81 +295,109 @@ fn widen_slice<T: Copy + Into<f32>>(
     }
 }
 
-/// (values − zero point) · scale with blocked scales (ONNX's `block_size`, opset 21): the scale
-/// and the optional zero point have the values' rank and shape, except along `axis`, which has
-/// one entry per block of `block_size` values, the last block shorter when `block_size` does not
-/// divide the axis. In f32, as tract computes it.
-fn dequantized_blocks(
+impl Dequantize {
+    /// The op for `values` with blocked scales (ONNX's `block_size`, opset 21): the scale and the
+    /// optional zero point have the values' rank and shape, except along `axis`, which has one
+    /// entry per block of `block_size` values, the last block shorter when `block_size` does not
+    /// divide the axis. Errors if the shapes, the axis or the block size do not fit.
+    pub(crate) fn blocked(
+        values: Arc<Tensor>,
+        scale: &Tensor,
+        zero_point: Option<&Tensor>,
+        axis: i64,
+        block_size: i64,
+    ) -> TractResult<Dequantize> {
+        let shape = values.shape();
+        let rank = shape.len() as i64;
+        ensure!(
+            block_size > 0,
+            "block_size {block_size}: it must be positive, or 0 (left out) for a scale per channel"
+        );
+        ensure!(
+            (-rank..rank).contains(&axis),
+            "axis {axis} is out of range for rank {rank}"
+        );
+        let axis = axis.rem_euclid(rank.max(1)) as usize;
+        let size = usize::try_from(block_size)?;
+        let mut expected = shape.to_vec();
+        expected[axis] = shape[axis].div_ceil(size);
+        ensure!(
+            scale.shape() == expected.as_slice(),
+            "the scale has shape {:?}; values of shape {shape:?} in blocks of {size} along \
+             axis {axis} need a scale of shape {expected:?}",
+            scale.shape()
+        );
+        if let Some(zero_point) = zero_point {
+            ensure!(
+                zero_point.shape() == scale.shape(),
+                "the zero point has shape {:?}: it must have the scale's, {:?}",
+                zero_point.shape(),
+                scale.shape()
+            );
+        }
+        let floats = |tensor: &Tensor| -> TractResult<Arc<Tensor>> {
+            Ok(Tensor::from_shape(tensor.shape(), &as_floats(tensor)?)?.into_arc_tensor())
+        };
+        Ok(Dequantize {
+            scales: Scales::Blocks {
+                scale: floats(scale)?,
+                zero_point: zero_point.map(floats).transpose()?,
+                axis,
+                size,
+            },
+            values,
+        })
+    }
+}
+
+/// Writes (value − zero point) · scale for each value of `values` into `out`, with the blocked
+/// `scale` and `zero_point` (f32) of [`Dequantize::blocked`], checked there.
+fn widen_blocks_into(
+    out: &mut [f32],
     values: &Tensor,
     scale: &Tensor,
     zero_point: Option<&Tensor>,
-    axis: i64,
-    block_size: i64,
-) -> TractResult<Tensor> {
+    axis: usize,
+    block_size: usize,
+) -> TractResult<()> {
     let shape = values.shape();
-    let rank = shape.len() as i64;
-    ensure!(
-        block_size > 0,
-        "block_size {block_size}: it must be positive, or 0 (left out) for a scale per channel"
-    );
-    ensure!(
-        (-rank..rank).contains(&axis),
-        "axis {axis} is out of range for rank {rank}"
-    );
-    let axis = axis.rem_euclid(rank.max(1)) as usize;
-    let block_size = usize::try_from(block_size)?;
     let (size, blocks) = (shape[axis], shape[axis].div_ceil(block_size));
-    let mut expected = shape.to_vec();
-    expected[axis] = blocks;
-    ensure!(
-        scale.shape() == expected.as_slice(),
-        "the scale has shape {:?}; values of shape {shape:?} in blocks of {block_size} along \
-         axis {axis} need a scale of shape {expected:?}",
-        scale.shape()
-    );
-    if let Some(zero_point) = zero_point {
-        ensure!(
-            zero_point.shape() == scale.shape(),
-            "the zero point has shape {:?}: it must have the scale's, {:?}",
-            zero_point.shape(),
-            scale.shape()
-        );
-    }
-    let scale = as_floats(scale)?;
-    let zero_point = zero_point.map(as_floats).transpose()?;
+    let scale = scale.try_as_plain_ram()?;
+    let scale = scale.as_slice::<f32>()?;
+    let zero_point = zero_point.map(|z| z.try_as_plain_ram()).transpose()?;
+    let zero_point = zero_point
+        .as_ref()
+        .map(|z| z.as_slice::<f32>())
+        .transpose()?;
     let values = values.cast_to::<f32>()?;
     let values = values.try_as_plain_ram()?;
     let values = values.as_slice::<f32>()?;
-    let mut floats = Tensor::zero::<f32>(shape)?;
-    {
-        let mut plain = floats.try_as_plain_ram_mut()?;
-        let out = plain.as_slice_mut::<f32>()?;
-        // Row r of `inner` values (the axes after `axis`) is at index r % size along the axis, in
-        // outer slice r / size; its scales are the row of its block, so no value needs a division.
-        let inner: usize = shape[axis + 1..].iter().product();
-        if inner > 0 && size > 0 {
-            let rows = out.chunks_exact_mut(inner).zip(values.chunks_exact(inner));
-            for (row, (out, values)) in rows.enumerate() {
-                let start = ((row / size) * blocks + (row % size) / block_size) * inner;
-                let scales = &scale[start..][..inner];
-                match &zero_point {
-                    None => {
-                        for ((out, value), scale) in out.iter_mut().zip(values).zip(scales) {
-                            *out = value * scale;
-                        }
-                    }
-                    Some(zero_point) => {
-                        let zeros = &zero_point[start..][..inner];
-                        let each = out.iter_mut().zip(values).zip(scales.iter().zip(zeros));
-                        for ((out, value), (scale, zero)) in each {
-                            *out = (value - zero) * scale;
-                        }
-                    }
+    // Row r of `inner` values (the axes after `axis`) is at index r % size along the axis, in
+    // outer slice r / size; its scales are the row of its block, so no value needs a division.
+    let inner: usize = shape[axis + 1..].iter().product();
+    if inner == 0 || size == 0 {
+        return Ok(());
+    }
+    let rows = out.chunks_exact_mut(inner).zip(values.chunks_exact(inner));
+    for (row, (out, values)) in rows.enumerate() {
+        let start = ((row / size) * blocks + (row % size) / block_size) * inner;
+        let scales = &scale[start..][..inner];
+        match zero_point {
+            None => {
+                for ((out, value), scale) in out.iter_mut().zip(values).zip(scales) {
+                    *out = value * scale;
+                }
+            }
+            Some(zero_point) => {
+                let zeros = &zero_point[start..][..inner];
+                let each = out.iter_mut().zip(values).zip(scales.iter().zip(zeros));
+                for ((out, value), (scale, zero)) in each {
+                    *out = (value - zero) * scale;
                 }
             }
         }
     }
-    Ok(floats)
+    Ok(())
 }
 
 /// The values of `tensor` as f32.
@@ -351,7 +456,7 @@ mod tests {
         assert!(error.to_string().contains("out of range"), "{error}");
     }
 
-    /// [`dequantized_blocks`]'s values, in order.
+    /// The values a blocked [`Dequantize`] widens `values` to, in order.
     fn blocks_of(
         values: &Tensor,
         scale: &Tensor,
@@ -359,7 +464,14 @@ mod tests {
         axis: i64,
         block_size: i64,
     ) -> TractResult<Vec<f32>> {
-        let tensor = dequantized_blocks(values, scale, zero_point, axis, block_size)?;
+        let op = Dequantize::blocked(
+            values.clone().into_arc_tensor(),
+            scale,
+            zero_point,
+            axis,
+            block_size,
+        )?;
+        let tensor = op.widened()?;
         assert_eq!(tensor.shape(), values.shape());
         Ok(tensor.try_as_plain_ram()?.as_slice::<f32>()?.to_vec())
     }

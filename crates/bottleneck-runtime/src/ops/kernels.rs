@@ -101,7 +101,7 @@ pub(crate) fn add_taps<'a, T: TapValue + 'a>(
     out: &mut [f32],
 ) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let done = add_taps_simd128(taps.clone(), out);
+    let done = simd128_widths(&Taps(taps.clone()), out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     let done = 0;
     for (i, sum) in out.iter_mut().enumerate().skip(done) {
@@ -111,31 +111,46 @@ pub(crate) fn add_taps<'a, T: TapValue + 'a>(
     }
 }
 
-/// [`add_taps`] with wasm SIMD, [`BLOCK`] outputs at a time and then 16, 8 and 4 for what is
-/// left; returns how many outputs it wrote (all but the last three at most).
+/// A loop over `4 × LANES` outputs at a time with wasm SIMD, for [`simd128_widths`] to run.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn add_taps_simd128<'a, T: TapValue + 'a>(
-    taps: impl Iterator<Item = Tap<'a, T>> + Clone,
-    out: &mut [f32],
-) -> usize {
+trait LaneKernel {
+    /// Computes the `4 × LANES` outputs of `out` from `start`.
+    fn run<const LANES: usize>(&self, out: &mut [f32], start: usize);
+}
+
+/// Runs `kernel` over `out` [`BLOCK`] outputs at a time, then 16, 8 and 4 for what is left;
+/// returns how many outputs it wrote (all but the last three at most).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn simd128_widths(kernel: &impl LaneKernel, out: &mut [f32]) -> usize {
     let mut done = 0;
     while out.len() - done >= BLOCK {
-        add_lanes::<T, { BLOCK / 4 }>(taps.clone(), out, done);
+        kernel.run::<{ BLOCK / 4 }>(out, done);
         done += BLOCK;
     }
     if out.len() - done >= 16 {
-        add_lanes::<T, 4>(taps.clone(), out, done);
+        kernel.run::<4>(out, done);
         done += 16;
     }
     if out.len() - done >= 8 {
-        add_lanes::<T, 2>(taps.clone(), out, done);
+        kernel.run::<2>(out, done);
         done += 8;
     }
     if out.len() - done >= 4 {
-        add_lanes::<T, 1>(taps, out, done);
+        kernel.run::<1>(out, done);
         done += 4;
     }
     done
+}
+
+/// [`add_taps`]'s taps, as a [`LaneKernel`].
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+struct Taps<I>(I);
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl<'a, T: TapValue + 'a, I: Iterator<Item = Tap<'a, T>> + Clone> LaneKernel for Taps<I> {
+    fn run<const LANES: usize>(&self, out: &mut [f32], start: usize) {
+        add_lanes::<T, LANES>(self.0.clone(), out, start);
+    }
 }
 
 /// [`add_taps`] for the `4 × LANES` outputs from `start`, their sums held in registers across all
@@ -164,6 +179,86 @@ fn add_lanes<'a, T: TapValue + 'a, const LANES: usize>(
     for (lane, sum) in sums.into_iter().enumerate() {
         // SAFETY: `out` holds 4 × LANES floats, so each lane of four writes within it.
         unsafe { v128_store(out.as_mut_ptr().add(4 * lane).cast::<v128>(), sum) };
+    }
+}
+
+/// Taps whose sum is scaled per output before it is added: a block of rows of int8 weights and the
+/// scales of that block, one per output.
+pub(crate) type ScaledTaps<'a, I> = (I, &'a [f32]);
+
+/// `out[i] += Σ scales[i] × (Σ tap.weight × tap.values[i])` over the groups of taps, each group
+/// summed from 0 in order, then scaled: int8 weights whose scale changes from one block of rows
+/// to the next.
+pub(crate) fn add_scaled_taps<'a, T, I, G>(groups: G, out: &mut [f32])
+where
+    T: TapValue + 'a,
+    I: Iterator<Item = Tap<'a, T>> + Clone,
+    G: Iterator<Item = ScaledTaps<'a, I>> + Clone,
+{
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let done = simd128_widths(&ScaledGroups(groups.clone()), out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let done = 0;
+    for (i, sum) in out.iter_mut().enumerate().skip(done) {
+        for (taps, scales) in groups.clone() {
+            let group = taps.fold(0.0, |sum, tap| sum + tap.weight * tap.values[i].into());
+            *sum += group * scales[i];
+        }
+    }
+}
+
+/// [`add_scaled_taps`]'s groups, as a [`LaneKernel`].
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+struct ScaledGroups<G>(G);
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl<'a, T, I, G> LaneKernel for ScaledGroups<G>
+where
+    T: TapValue + 'a,
+    I: Iterator<Item = Tap<'a, T>> + Clone,
+    G: Iterator<Item = ScaledTaps<'a, I>> + Clone,
+{
+    fn run<const LANES: usize>(&self, out: &mut [f32], start: usize) {
+        add_scaled_lanes::<T, I, G, LANES>(self.0.clone(), out, start);
+    }
+}
+
+/// [`add_scaled_taps`] for the `4 × LANES` outputs from `start`: each group's sums and the
+/// running total held in registers, the total stored once. Each lane adds in the scalar loop's
+/// order, so both give the same values.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn add_scaled_lanes<'a, T, I, G, const LANES: usize>(groups: G, out: &mut [f32], start: usize)
+where
+    T: TapValue + 'a,
+    I: Iterator<Item = Tap<'a, T>>,
+    G: Iterator<Item = ScaledTaps<'a, I>>,
+{
+    use std::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
+    let out = &mut out[start..][..4 * LANES];
+    // SAFETY: `out` holds 4 × LANES floats, so each lane of four reads within it; v128 loads
+    // need no alignment.
+    let mut totals: [v128; LANES] =
+        std::array::from_fn(|lane| unsafe { v128_load(out.as_ptr().add(4 * lane).cast()) });
+    for (taps, scales) in groups {
+        let mut sums = [f32x4_splat(0.0); LANES];
+        for tap in taps {
+            let weight = f32x4_splat(tap.weight);
+            // SAFETY: the slice holds 4 × LANES values.
+            let values = unsafe { T::load_lanes::<LANES>(&tap.values[start..][..4 * LANES]) };
+            for (sum, four) in sums.iter_mut().zip(values) {
+                *sum = f32x4_add(*sum, f32x4_mul(weight, four));
+            }
+        }
+        let scales = &scales[start..][..4 * LANES];
+        for (lane, (total, sum)) in totals.iter_mut().zip(sums).enumerate() {
+            // SAFETY: `scales` holds 4 × LANES floats; this lane of four is within them.
+            let scale = unsafe { v128_load(scales.as_ptr().add(4 * lane).cast()) };
+            *total = f32x4_add(*total, f32x4_mul(sum, scale));
+        }
+    }
+    for (lane, total) in totals.into_iter().enumerate() {
+        // SAFETY: `out` holds 4 × LANES floats, so each lane of four writes within it.
+        unsafe { v128_store(out.as_mut_ptr().add(4 * lane).cast::<v128>(), total) };
     }
 }
 

@@ -4,27 +4,38 @@
 //! load, most of it the browser compiling tract's code on first call. Row by row, the product is
 //! a weighted sum of W's rows, as the one-channel convolution (direct_conv) sums its taps.
 //!
-//! Weights the file stores as int8 with a scale per column stay int8 here, widened as each row is
-//! read: an inference then reads a quarter of the bytes, and loading skips widening them.
+//! Weights the file stores as int8 with a scale per column, or as int4 with a scale per block of
+//! rows and column, stay int8 here, widened as each row is read: an inference then reads a
+//! quarter of the bytes, and loading skips widening them. Each block of rows is summed in
+//! registers, then scaled and added to the column's total.
 
 use tract_onnx::tract_hir::internal::*;
 
 use super::dequantize_linear::Dequantize;
-use super::kernels::TapValue;
+use super::kernels::{TapValue, add_scaled_taps};
 use super::{BLOCK, Tap, add_taps};
 
-/// `[M, K]·[K, N] + [N]` with stored weights and bias: f32 weights, or int8 ones and a scale per
-/// column.
+/// `[M, K]·[K, N] + [N]` with stored weights and bias: f32 weights, or int8 ones and their scales.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub struct MatVec {
     /// The `[K, N]` weights (f32 or i8) by blocks of [`BLOCK`] columns (the last one narrower
     /// when N is not a multiple): block after block, each `[K, width]` row-major, so that each
     /// block is one stream through memory.
     blocks: Arc<Tensor>,
-    /// For int8 weights, `[N]` f32 scales: column j of the product is multiplied by scale j.
-    column_scales: Option<Arc<Tensor>>,
+    /// For int8 weights, their scales.
+    scales: Option<RowBlockScales>,
     /// `[N]`, f32.
     bias: Arc<Tensor>,
+}
+
+/// The scales of int8 weights: one per column for each block of `rows` rows (all K rows for a
+/// scale per column), `[ceil(K / rows), N]` row-major, f32.
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+struct RowBlockScales {
+    /// Rows that share a scale: the block size, or K.
+    rows: usize,
+    /// `[ceil(K / rows), N]` row-major, f32.
+    scales: Arc<Tensor>,
 }
 
 impl MatVec {
@@ -38,21 +49,25 @@ impl MatVec {
         let weights = weights.try_as_plain_ram().ok()?;
         Some(MatVec {
             blocks: blocked(weights.as_slice::<f32>().ok()?, bias.len())?,
-            column_scales: None,
+            scales: None,
             bias,
         })
     }
 
     /// The op for the int8 weights of `dequantize`, kept as int8, when it stores a `[K, N]`
-    /// matrix with a scale per column and no zero points, and for an optional f32 `bias` as in
+    /// matrix without zero points, scaled per column or per block of rows and column (see
+    /// [`Dequantize::stored_int8_blocks`]), and for an optional f32 `bias` as in
     /// [`for_weights`](MatVec::for_weights); otherwise `None`.
     pub fn for_int8_weights(dequantize: &Dequantize, bias: Option<&Arc<Tensor>>) -> Option<MatVec> {
-        let (values, scales) = dequantize.stored_int8_columns()?;
+        let (values, rows, scales) = dequantize.stored_int8_blocks()?;
         let bias = bias_of(values, bias)?;
         let values = values.try_as_plain_ram().ok()?;
         Some(MatVec {
             blocks: blocked(values.as_slice::<i8>().ok()?, bias.len())?,
-            column_scales: Some(tensor1(&scales).into_arc_tensor()),
+            scales: Some(RowBlockScales {
+                rows,
+                scales: tensor1(&scales).into_arc_tensor(),
+            }),
             bias,
         })
     }
@@ -76,38 +91,58 @@ impl MatVec {
         let blocks = blocks.as_slice::<T>()?;
         let bias = self.bias.try_as_plain_ram()?;
         let bias = bias.as_slice::<f32>()?;
-        let scales = match &self.column_scales {
-            Some(scales) => Some(scales.try_as_plain_ram()?),
+        let scales = match &self.scales {
+            Some(scales) => Some((scales.rows, scales.scales.try_as_plain_ram()?)),
             None => None,
         };
-        let scales = scales.as_ref().map(|s| s.as_slice::<f32>()).transpose()?;
-        let mut output = Tensor::zero::<f32>(&[m, bias.len()])?;
+        let scales = match &scales {
+            Some((rows, scales)) => Some((*rows, scales.as_slice::<f32>()?)),
+            None => None,
+        };
+        let n = bias.len();
+        let mut output = Tensor::zero::<f32>(&[m, n])?;
         let mut plain = output.try_as_plain_ram_mut()?;
         let outputs = plain.as_slice_mut::<f32>()?;
         let values = input.try_as_plain_ram()?;
         let rows = values.as_slice::<f32>()?.chunks_exact(k);
-        for (x, out) in rows.zip(outputs.chunks_exact_mut(bias.len())) {
-            // Scaled weights add to the bias; unscaled ones sum from 0 and are scaled after.
+        for (x, out) in rows.zip(outputs.chunks_exact_mut(n)) {
+            // Unscaled weights add to the bias; scaled ones sum from 0, the bias added last.
             if scales.is_none() {
                 out.copy_from_slice(bias);
             }
             for (index, out) in out.chunks_mut(BLOCK).enumerate() {
                 // Every block before this one is BLOCK wide.
-                let block = &blocks[index * BLOCK * k..][..out.len() * k];
-                let taps = x
-                    .iter()
-                    .zip(block.chunks_exact(out.len()))
-                    .map(|(&weight, values)| Tap { values, weight });
-                add_taps(taps, out);
+                let width = out.len();
+                let block = &blocks[index * BLOCK * k..][..width * k];
+                let Some((rows, scales)) = scales else {
+                    add_taps(row_taps(x, block, width), out);
+                    continue;
+                };
+                let row_blocks = x.chunks(rows).zip(block.chunks(rows * width));
+                let groups = row_blocks.enumerate().map(|(row_block, (x, block))| {
+                    let scales = &scales[row_block * n + index * BLOCK..][..width];
+                    (row_taps(x, block, width), scales)
+                });
+                add_scaled_taps(groups, out);
             }
-            if let Some(scales) = scales {
-                for ((out, &scale), &bias) in out.iter_mut().zip(scales).zip(bias) {
-                    *out = *out * scale + bias;
+            if scales.is_some() {
+                for (out, &bias) in out.iter_mut().zip(bias) {
+                    *out += bias;
                 }
             }
         }
         Ok(output)
     }
+}
+
+/// The taps of the weights `x` over the rows of `rows`, `[x.len(), width]` row-major.
+fn row_taps<'a, T>(
+    x: &'a [f32],
+    rows: &'a [T],
+    width: usize,
+) -> impl Iterator<Item = Tap<'a, T>> + Clone {
+    let weights = x.iter().zip(rows.chunks_exact(width));
+    weights.map(|(&weight, values)| Tap { values, weight })
 }
 
 /// The bias for `weights` `[K, N]`: `bias`'s N f32 values (of shape `[N]` or `[1, N]`), or N
@@ -166,7 +201,7 @@ impl EvalOp for MatVec {
 
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
-        let output = if self.column_scales.is_some() {
+        let output = if self.scales.is_some() {
             self.product::<i8>(&input)?
         } else {
             self.product::<f32>(&input)?
@@ -235,7 +270,7 @@ mod tests {
         let stored = Tensor::from_shape(&[k, n], &q).unwrap().into_arc_tensor();
         let dequantize = Dequantize::new(stored, &tensor1(&scales), None, 1).unwrap();
         let int8 = MatVec::for_int8_weights(&dequantize, Some(&bias)).unwrap();
-        assert!(int8.column_scales.is_some(), "the weights stay int8");
+        assert!(int8.scales.is_some(), "the weights stay int8");
         let widened = dequantize.widened().unwrap();
         let f32_op = MatVec::for_weights(&widened, Some(&bias)).unwrap();
         let (_, from_int8) = run_on(&int8, &[m, k], &x);
@@ -243,6 +278,44 @@ mod tests {
         for (index, (a, b)) in from_int8.iter().zip(&from_f32).enumerate() {
             assert!((a - b).abs() < 1e-5, "output {index}: {a} vs {b}");
         }
+    }
+
+    #[test]
+    fn int8_weights_scaled_by_blocks_of_rows_give_the_widened_product() {
+        // K = 9 in blocks of 4 rows: the last block has one row; N = 37: a block of 32 columns
+        // and a narrower one.
+        let (m, k, n, rows) = (2, 9, 37, 4);
+        let value = |i: usize| ((i * 37) % 23) as f32 / 23.0 - 0.5;
+        let x: Vec<f32> = (0..m * k).map(value).collect();
+        let q: Vec<i8> = (0..k * n).map(|i| ((i * 53) % 15) as i8 - 8).collect();
+        let scales: Vec<f32> = (0..3 * n).map(|i| 0.01 + i as f32 * 0.001).collect();
+        let stored = Tensor::from_shape(&[k, n], &q).unwrap().into_arc_tensor();
+        let scale = Tensor::from_shape(&[3, n], &scales).unwrap();
+        let dequantize = Dequantize::blocked(stored, &scale, None, 0, rows as i64).unwrap();
+        let bias = tensor1(&(0..n).map(value).collect::<Vec<f32>>()).into_arc_tensor();
+        let int8 = MatVec::for_int8_weights(&dequantize, Some(&bias)).unwrap();
+        assert_eq!(int8.scales.as_ref().map(|s| s.rows), Some(rows));
+        let f32_op = MatVec::for_weights(&dequantize.widened().unwrap(), Some(&bias)).unwrap();
+        let run = |op: &MatVec| {
+            let input = Tensor::from_shape(&[m, k], &x).unwrap();
+            let output = op
+                .eval(&EvalContext::out_of_plan(), tvec!(input.into_tvalue()))
+                .unwrap();
+            output[0]
+                .try_as_plain_ram()
+                .unwrap()
+                .as_slice::<f32>()
+                .unwrap()
+                .to_vec()
+        };
+        for (index, (a, b)) in run(&int8).iter().zip(&run(&f32_op)).enumerate() {
+            assert!((a - b).abs() < 1e-5, "output {index}: {a} vs {b}");
+        }
+        // Blocks along the other axis cannot be factored out of the sums over rows.
+        let stored = Tensor::from_shape(&[k, n], &q).unwrap().into_arc_tensor();
+        let scale = Tensor::from_shape(&[k, 10], &vec![1f32; k * 10]).unwrap();
+        let by_columns = Dequantize::blocked(stored, &scale, None, 1, 4).unwrap();
+        assert!(MatVec::for_int8_weights(&by_columns, None).is_none());
     }
 
     #[test]
