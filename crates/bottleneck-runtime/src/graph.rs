@@ -138,10 +138,11 @@ fn load_weight(weight: &TensorProto) -> TractResult<Tensor> {
         .iter()
         .try_fold(1usize, |count, &size| count.checked_mul(size))
         .context("it declares more values than memory can hold")?;
-    let packed: Vec<u8> = if !weight.raw_data.is_empty() || weight.int32_data.is_empty() {
-        weight.raw_data.clone()
+    let from_int32;
+    let packed: &[u8] = if !weight.raw_data.is_empty() || weight.int32_data.is_empty() {
+        &weight.raw_data
     } else {
-        weight
+        from_int32 = weight
             .int32_data
             .iter()
             .map(|&byte| {
@@ -149,7 +150,8 @@ fn load_weight(weight: &TensorProto) -> TractResult<Tensor> {
                     format_err!("its int32_data holds {byte}, not a byte of two 4-bit values")
                 })
             })
-            .collect::<TractResult<_>>()?
+            .collect::<TractResult<Vec<u8>>>()?;
+        &from_int32
     };
     ensure!(
         packed.len() == count.div_ceil(2),
@@ -158,17 +160,39 @@ fn load_weight(weight: &TensorProto) -> TractResult<Tensor> {
         count.div_ceil(2),
         packed.len()
     );
-    let nibbles = packed
-        .iter()
-        .flat_map(|&byte| [byte << 4, byte & 0xf0])
-        .take(count);
-    // Each nibble is now the high half of a byte: an arithmetic shift extends its sign.
+    // Unpacked straight into the tensor, a byte at a time in a loop the compiler vectorizes: the
+    // dense model's 0.9 M values are unpacked while the page waits for its first result.
     if signed {
-        let values: Vec<i8> = nibbles.map(|high| (high as i8) >> 4).collect();
-        Tensor::from_shape(&dims, &values)
+        let mut tensor = Tensor::zero::<i8>(&dims)?;
+        // Each nibble shifted into the high half of a byte: an arithmetic shift extends its sign.
+        unpack_nibbles(
+            packed,
+            tensor.try_as_plain_ram_mut()?.as_slice_mut::<i8>()?,
+            |high| (high as i8) >> 4,
+        );
+        Ok(tensor)
     } else {
-        let values: Vec<u8> = nibbles.map(|high| high >> 4).collect();
-        Tensor::from_shape(&dims, &values)
+        let mut tensor = Tensor::zero::<u8>(&dims)?;
+        unpack_nibbles(
+            packed,
+            tensor.try_as_plain_ram_mut()?.as_slice_mut::<u8>()?,
+            |high| high >> 4,
+        );
+        Ok(tensor)
+    }
+}
+
+/// Writes the two 4-bit values of each byte of `packed`, low nibble first, into `values` (whose
+/// length may be odd: the last byte's high nibble is then padding), each given to `value` as the
+/// high half of a byte.
+fn unpack_nibbles<T>(packed: &[u8], values: &mut [T], value: impl Fn(u8) -> T) {
+    let mut pairs = values.chunks_exact_mut(2);
+    for (pair, &byte) in (&mut pairs).zip(packed) {
+        pair[0] = value(byte << 4);
+        pair[1] = value(byte & 0xf0);
+    }
+    if let ([last], Some(&byte)) = (pairs.into_remainder(), packed.last()) {
+        *last = value(byte << 4);
     }
 }
 
