@@ -369,9 +369,8 @@ fn widen_blocks_into(
         .as_ref()
         .map(|z| z.as_slice::<f32>())
         .transpose()?;
-    let values = values.cast_to::<f32>()?;
-    let values = values.try_as_plain_ram()?;
-    let values = values.as_slice::<f32>()?;
+    // Widened as widen_into widens them, without tract's general cast.
+    let values = as_floats(values)?;
     // Row r of `inner` values (the axes after `axis`) is at index r % size along the axis, in
     // outer slice r / size; its scales are the row of its block, so no value needs a division.
     let inner: usize = shape[axis + 1..].iter().product();
