@@ -162,12 +162,21 @@ fn add_lanes<'a, T: TapValue + 'a, const LANES: usize>(
     out: &mut [f32],
     start: usize,
 ) {
-    use std::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
     let out = &mut out[start..][..4 * LANES];
-    // SAFETY: `out` holds 4 × LANES floats, so each lane of four reads within it; v128 loads
-    // need no alignment.
-    let mut sums: [v128; LANES] =
-        std::array::from_fn(|lane| unsafe { v128_load(out.as_ptr().add(4 * lane).cast()) });
+    // SAFETY: `out` holds 4 × LANES floats.
+    let sums = unsafe { f32::load_lanes::<LANES>(out) };
+    store_lanes(sum_lanes(taps, start, sums), out);
+}
+
+/// `sums` plus each tap's weight times its `4 × LANES` values from `start`, tap after tap.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn sum_lanes<'a, T: TapValue + 'a, const LANES: usize>(
+    taps: impl Iterator<Item = Tap<'a, T>>,
+    start: usize,
+    mut sums: [std::arch::wasm32::v128; LANES],
+) -> [std::arch::wasm32::v128; LANES] {
+    use std::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat};
     for tap in taps {
         let weight = f32x4_splat(tap.weight);
         // SAFETY: the slice holds 4 × LANES values.
@@ -176,9 +185,19 @@ fn add_lanes<'a, T: TapValue + 'a, const LANES: usize>(
             *sum = f32x4_add(*sum, f32x4_mul(weight, four));
         }
     }
-    for (lane, sum) in sums.into_iter().enumerate() {
-        // SAFETY: `out` holds 4 × LANES floats, so each lane of four writes within it.
-        unsafe { v128_store(out.as_mut_ptr().add(4 * lane).cast::<v128>(), sum) };
+    sums
+}
+
+/// Stores `lanes` into `out`, which holds their `4 × LANES` floats.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn store_lanes<const LANES: usize>(lanes: [std::arch::wasm32::v128; LANES], out: &mut [f32]) {
+    use std::arch::wasm32::{v128, v128_store};
+    let out = &mut out[..4 * LANES];
+    for (lane, four) in lanes.into_iter().enumerate() {
+        // SAFETY: `out` holds 4 × LANES floats, so each lane of four writes within it; v128
+        // stores need no alignment.
+        unsafe { v128_store(out.as_mut_ptr().add(4 * lane).cast::<v128>(), four) };
     }
 }
 
@@ -233,33 +252,19 @@ where
     I: Iterator<Item = Tap<'a, T>>,
     G: Iterator<Item = ScaledTaps<'a, I>>,
 {
-    use std::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
+    use std::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat};
     let out = &mut out[start..][..4 * LANES];
-    // SAFETY: `out` holds 4 × LANES floats, so each lane of four reads within it; v128 loads
-    // need no alignment.
-    let mut totals: [v128; LANES] =
-        std::array::from_fn(|lane| unsafe { v128_load(out.as_ptr().add(4 * lane).cast()) });
+    // SAFETY: `out` holds 4 × LANES floats.
+    let mut totals = unsafe { f32::load_lanes::<LANES>(out) };
     for (taps, scales) in groups {
-        let mut sums = [f32x4_splat(0.0); LANES];
-        for tap in taps {
-            let weight = f32x4_splat(tap.weight);
-            // SAFETY: the slice holds 4 × LANES values.
-            let values = unsafe { T::load_lanes::<LANES>(&tap.values[start..][..4 * LANES]) };
-            for (sum, four) in sums.iter_mut().zip(values) {
-                *sum = f32x4_add(*sum, f32x4_mul(weight, four));
-            }
-        }
-        let scales = &scales[start..][..4 * LANES];
-        for (lane, (total, sum)) in totals.iter_mut().zip(sums).enumerate() {
-            // SAFETY: `scales` holds 4 × LANES floats; this lane of four is within them.
-            let scale = unsafe { v128_load(scales.as_ptr().add(4 * lane).cast()) };
+        let sums = sum_lanes(taps, start, [f32x4_splat(0.0); LANES]);
+        // SAFETY: the slice holds 4 × LANES floats.
+        let scales = unsafe { f32::load_lanes::<LANES>(&scales[start..][..4 * LANES]) };
+        for ((total, sum), scale) in totals.iter_mut().zip(sums).zip(scales) {
             *total = f32x4_add(*total, f32x4_mul(sum, scale));
         }
     }
-    for (lane, total) in totals.into_iter().enumerate() {
-        // SAFETY: `out` holds 4 × LANES floats, so each lane of four writes within it.
-        unsafe { v128_store(out.as_mut_ptr().add(4 * lane).cast::<v128>(), total) };
-    }
+    store_lanes(totals, out);
 }
 
 /// Outputs [`add_taps`] computes together with SIMD: eight f32x4 sums, half the registers. Also
