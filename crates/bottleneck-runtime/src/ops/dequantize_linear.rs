@@ -1,9 +1,9 @@
 //! DequantizeLinear on weights: the trainer's int8 files store each weight matrix as int8 values,
 //! per-channel scales and zero points, widened by a DequantizeLinear node; its int4 files store
-//! 4-bit values (read into int8) with a scale per block along the input axis (opset 21). Handed to tract as an
-//! operator, that node is evaluated several times while the model is optimized, with 1 M-value
-//! tensors compared along the way: in a cold page (wasm code not yet optimized by the browser)
-//! that was the largest part of loading the dense model. Here the node is the page's
+//! 4-bit values (read into int8) with a scale per block along the input axis (opset 21). Handed
+//! to tract as an operator, that node is evaluated several times while the model is optimized,
+//! with 1 M-value tensors compared along the way: in a cold page (wasm code not yet optimized by
+//! the browser) that was the largest part of loading the dense model. Here the node is the page's
 //! [`Dequantize`], which holds the stored values: a dense layer reading it keeps them as int8
 //! ([`MatVec`](super::mat_vec)), and any other reader gets them widened once, in one pass.
 
@@ -182,16 +182,7 @@ impl Dequantize {
         if self.values.datum_type() != i8::datum_type() || k == 0 || n == 0 {
             return None;
         }
-        let floats = |tensor: &Tensor| -> Option<Vec<f32>> {
-            Some(
-                tensor
-                    .try_as_plain_ram()
-                    .ok()?
-                    .as_slice::<f32>()
-                    .ok()?
-                    .to_vec(),
-            )
-        };
+        let floats = |tensor: &Tensor| as_floats(tensor).ok();
         match &self.scales {
             Scales::Channels {
                 scale,
@@ -212,13 +203,12 @@ impl Dequantize {
                 axis: 0,
                 size,
             } => {
-                let symmetric = match zero_point {
-                    Some(zero_point) => floats(zero_point)?.iter().all(|&z| z == 0.0),
-                    None => true,
-                };
-                symmetric
-                    .then(|| Some((&self.values, *size, floats(scale)?)))
-                    .flatten()
+                if let Some(zero_point) = zero_point
+                    && floats(zero_point)?.iter().any(|&z| z != 0.0)
+                {
+                    return None;
+                }
+                Some((&self.values, *size, floats(scale)?))
             }
             Scales::Blocks { .. } => None,
         }
